@@ -1,0 +1,132 @@
+"""Inference speed and memory of the separation path (not part of the test suite).
+
+    .venv/bin/python benchmarks/bench_separate.py            # RTF + memory, prints a JSON summary
+    .venv/bin/python benchmarks/bench_separate.py --quick    # RTF only
+
+Real-time factor = processing seconds / audio seconds, measured through ``Separator.separate_file``
+(disk in, disk out, resampling and 2 s overlap-add included) with 2 torch threads. The network is
+the shipped SoundFilter when models/ holds one, else the default configuration with random weights
+(the cost does not depend on the weights). Peak memory is the max RSS of a fresh process separating
+a 1-minute and a 20-minute file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+
+def _separator(config: str):
+    from sfcli.api import Separator
+    from sfcli.errors import ModelNotFoundError
+    from sfcli.filter_model import SoundFilter, SoundFilterConfig
+    from sfcli.pretrained import resolve_model_dir
+
+    try:
+        filt = SoundFilter.from_pretrained(resolve_model_dir(None, "soundfilter"))
+        source = "shipped"
+    except ModelNotFoundError:
+        cfg = SoundFilterConfig.paper() if config == "paper" else SoundFilterConfig()
+        filt = SoundFilter(cfg)
+        source = f"random-init {config}"
+    if config == "paper":
+        filt = SoundFilter(SoundFilterConfig.paper())
+        source = "random-init paper"
+
+    class _NoWords:
+        def embed_text(self, texts):  # pragma: no cover - not used
+            raise NotImplementedError
+
+        embed_audio = embed_text
+
+    return Separator(filt, _NoWords(), device="cpu"), source
+
+
+def _write_noise(path: Path, seconds: float, sr: int, channels: int) -> None:
+    rng = np.random.default_rng(0)
+    with sf.SoundFile(path, "w", sr, channels, subtype="PCM_16") as fh:
+        left = int(seconds * sr)
+        while left > 0:
+            n = min(left, sr * 10)
+            fh.write((0.1 * rng.standard_normal((n, channels))).astype(np.float32))
+            left -= n
+
+
+def rtf(seconds: float, sr: int, channels: int, config: str, repeats: int = 2) -> dict:
+    torch.set_num_threads(2)
+    sep, source = _separator(config)
+    emb = np.random.default_rng(0).standard_normal(64).astype(np.float32)
+    emb /= np.linalg.norm(emb)
+    with tempfile.TemporaryDirectory() as tmp:
+        mix = Path(tmp) / "mix.wav"
+        _write_noise(mix, seconds, sr, channels)
+        best = float("inf")
+        for i in range(repeats):
+            t0 = time.perf_counter()
+            sep.separate_file(mix, Path(tmp) / f"t{i}.wav", Path(tmp) / f"r{i}.wav", embedding=emb)
+            best = min(best, time.perf_counter() - t0)
+    return {
+        "model": source,
+        "params_M": round(sep.filter.num_parameters() / 1e6, 3),
+        "audio_s": seconds,
+        "sample_rate": sr,
+        "channels": channels,
+        "seconds": round(best, 3),
+        "rtf": round(best / seconds, 4),
+    }
+
+
+def _child_peak(seconds: float, sr: int, channels: int) -> int:
+    code = (
+        "import sys,resource,numpy as np,torch; torch.set_num_threads(2);"
+        "sys.path.insert(0, 'benchmarks'); import bench_separate as b;"
+        "from pathlib import Path; import tempfile;"
+        f"sep,_=b._separator('default'); d=tempfile.mkdtemp(); m=Path(d)/'mix.wav';"
+        f"b._write_noise(m,{seconds},{sr},{channels});"
+        "base=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+        "e=np.ones(64,np.float32)/8; sep.separate_file(m,Path(d)/'t.wav',Path(d)/'r.wav',embedding=e);"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1])  # KiB on Linux
+
+
+def memory(sr: int = 44100, channels: int = 2) -> dict:
+    one = _child_peak(60, sr, channels)
+    twenty = _child_peak(1200, sr, channels)
+    return {
+        "sample_rate": sr,
+        "channels": channels,
+        "peak_rss_MiB_1min": round(one / 1024, 1),
+        "peak_rss_MiB_20min": round(twenty / 1024, 1),
+        "ratio_20min_over_1min": round(twenty / one, 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="RTF only")
+    parser.add_argument("--paper", action="store_true", help="also time the paper configuration")
+    args = parser.parse_args()
+    result: dict = {"machine": f"{platform.processor() or platform.machine()}, torch threads 2"}
+    result["rtf_16k_mono_60s"] = rtf(60, 16000, 1, "default")
+    result["rtf_44k_stereo_60s"] = rtf(60, 44100, 2, "default")
+    if args.paper:
+        result["rtf_paper_16k_mono_20s"] = rtf(20, 16000, 1, "paper", repeats=1)
+    if not args.quick:
+        result["memory"] = memory()
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

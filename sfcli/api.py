@@ -1,0 +1,256 @@
+"""The Python API: :class:`Separator` turns a mixture and a query into target + residual.
+
+Example::
+
+    from sfcli import Separator
+    sep = Separator.from_pretrained()                    # models/ by default, offline
+    res = sep.separate(mixture, 44100, text="owl hooting")
+    res = sep.separate(mixture, 44100, reference=clip, reference_sample_rate=16000)
+    res.target, res.residual                             # same shape, dtype float32, same rate
+
+``mixture`` is ``(n,)`` or ``(channels, n)``; every channel is separated with the same query, whose
+embedding is computed once.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import torch
+
+from sfcli.audio import (
+    MODEL_SAMPLE_RATE,
+    AtomicAudioWriter,
+    AudioReader,
+    to_mono,
+    validate_array,
+)
+from sfcli.errors import OutputError, QueryError
+from sfcli.filter_model import SoundFilter
+from sfcli.pretrained import default_models_dir, resolve_device
+from sfcli.streaming import WindowFn, separate_array, separate_blocks
+
+if TYPE_CHECKING:  # pragma: no cover
+    pass
+
+MIN_REFERENCE_SECONDS = 0.1
+ProgressFn = Callable[[int, int], None]
+
+
+class Embedder(Protocol):
+    """What the separator needs from SoundWords."""
+
+    def embed_text(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_audio(self, clips: Sequence[np.ndarray], sample_rate: int) -> np.ndarray: ...
+
+
+@dataclass
+class SeparationResult:
+    """Separated audio: ``target`` is the described sound, ``residual`` everything else.
+
+    Both are float32 with the mixture's shape and sample rate; ``target + residual == mixture``.
+    """
+
+    target: np.ndarray
+    residual: np.ndarray
+    sample_rate: int
+    query: str
+
+
+def describe_query(text: str | None, reference_name: str | None) -> str:
+    """A short human-readable label for a query (used in logs and JSON output)."""
+    return f"text:{text}" if text is not None else f"ref:{reference_name or 'clip'}"
+
+
+class Separator:
+    """SoundWords + SoundFilter, run window by window with overlap-add.
+
+    Args:
+        filter_model: the separation network.
+        words: the SoundWords embedder (text and audio towers).
+        device: "cpu", "cuda" or "auto".
+        window_seconds: window length at the model rate (the model was trained on 2 s crops).
+        overlap_seconds: cross-faded overlap between consecutive windows.
+    """
+
+    def __init__(
+        self,
+        filter_model: SoundFilter,
+        words: Embedder,
+        *,
+        device: str | torch.device | None = "cpu",
+        window_seconds: float = 2.0,
+        overlap_seconds: float = 0.5,
+    ) -> None:
+        if not 0 <= overlap_seconds < window_seconds:
+            raise ValueError("overlap_seconds must be in [0, window_seconds)")
+        self.device = resolve_device(device)
+        self.filter = filter_model.to(self.device).eval()
+        self.words = words
+        self.window_seconds = window_seconds
+        self.overlap_seconds = overlap_seconds
+        self.model_rate = int(filter_model.config.sample_rate)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        device: str | torch.device | None = "cpu",
+        **kwargs: Any,
+    ) -> Separator:
+        """Load ``soundfilter/`` and ``soundwords/`` from ``path`` (default: the shipped ``models/``)."""
+        from sfcli.words import SoundWords
+
+        base = default_models_dir() if path is None else Path(path)
+        words = SoundWords.from_pretrained(base, device=device)
+        filt = SoundFilter.from_pretrained(base)
+        return cls(filt, words, device=device, **kwargs)
+
+    # ------------------------------------------------------------------ queries
+    def embed_query(
+        self,
+        text: str | None = None,
+        reference: np.ndarray | None = None,
+        reference_sample_rate: int | None = None,
+    ) -> np.ndarray:
+        """Return the 64-d SoundWords vector for a text or a reference clip (exactly one of them)."""
+        if (text is None) == (reference is None):
+            raise QueryError("give exactly one query: a text description or a reference clip")
+        if text is not None:
+            if not isinstance(text, str) or not text.strip():
+                raise QueryError("the text query is empty")
+            return np.asarray(self.words.embed_text([text.strip()])[0], dtype=np.float32)
+        if reference_sample_rate is None or reference_sample_rate <= 0:
+            raise QueryError("a reference clip needs its sample rate (reference_sample_rate=...)")
+        clip = to_mono(validate_array(reference, "reference clip"))
+        if clip.shape[0] < MIN_REFERENCE_SECONDS * reference_sample_rate:
+            raise QueryError(
+                f"the reference clip is {clip.shape[0] / reference_sample_rate:.3f} s long; "
+                f"it must be at least {MIN_REFERENCE_SECONDS} s"
+            )
+        if float(np.abs(clip).max()) == 0.0:
+            raise QueryError("the reference clip is silent")
+        return np.asarray(self.words.embed_audio([clip], reference_sample_rate)[0], dtype=np.float32)
+
+    def window_fn(self, embedding: np.ndarray) -> WindowFn:
+        """A function mapping a model-rate window ``(channels, n)`` to its target ``(channels, n)``."""
+        cond = torch.as_tensor(np.asarray(embedding, dtype=np.float32), device=self.device).reshape(1, -1)
+
+        def run(window: np.ndarray) -> np.ndarray:
+            x = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)).to(self.device)
+            with torch.inference_mode():
+                target, _ = self.filter(x.unsqueeze(1), cond.expand(x.shape[0], -1), project=True)
+            return target.squeeze(1).cpu().numpy()
+
+        return run
+
+    # ------------------------------------------------------------------ arrays
+    def separate(
+        self,
+        mixture: np.ndarray,
+        sample_rate: int,
+        *,
+        text: str | None = None,
+        reference: np.ndarray | None = None,
+        reference_sample_rate: int | None = None,
+        embedding: np.ndarray | None = None,
+    ) -> SeparationResult:
+        """Separate an in-memory mixture ``(n,)`` or ``(channels, n)`` at ``sample_rate``.
+
+        Give ``text=``, ``reference=`` (+ ``reference_sample_rate=``) or a precomputed
+        ``embedding=``. Returns float32 arrays of the mixture's shape at its sample rate.
+        """
+        x = validate_array(mixture, "mixture")
+        if sample_rate is None or int(sample_rate) <= 0:
+            raise QueryError("sample_rate must be a positive integer")
+        if embedding is None:
+            embedding = self.embed_query(text, reference, reference_sample_rate)
+        x2 = x[None, :] if x.ndim == 1 else x
+        target, residual = separate_array(
+            x2,
+            int(sample_rate),
+            self.window_fn(embedding),
+            window_seconds=self.window_seconds,
+            overlap_seconds=self.overlap_seconds,
+            model_rate=self.model_rate,
+        )
+        if x.ndim == 1:
+            target, residual = target[0], residual[0]
+        return SeparationResult(target, residual, int(sample_rate), describe_query(text, None))
+
+    # ------------------------------------------------------------------ files
+    def separate_file(
+        self,
+        input_path: str | os.PathLike[str],
+        target_path: str | os.PathLike[str],
+        residual_path: str | os.PathLike[str],
+        *,
+        embedding: np.ndarray,
+        fmt: str = "wav",
+        force: bool = False,
+        progress: ProgressFn | None = None,
+        blocksize: int = 1 << 16,
+    ) -> dict[str, Any]:
+        """Stream ``input_path`` through the separator into two files, block by block.
+
+        Both outputs are written to temporary files and renamed into place only when the whole
+        input has been processed; on any error neither output exists afterwards. Returns a summary
+        (paths, duration, seconds taken).
+        """
+        started = time.perf_counter()
+        target_path, residual_path = Path(target_path), Path(residual_path)
+        if not force:
+            for p in (target_path, residual_path):
+                if p.exists():
+                    raise OutputError(f"{p} exists; use --force to overwrite")
+        with AudioReader(input_path) as reader:
+            info = reader.info
+            writers: list[AtomicAudioWriter] = []
+            try:
+                for p in (target_path, residual_path):
+                    writers.append(AtomicAudioWriter(p, info.sample_rate, info.channels, fmt=fmt, force=force))
+                done = 0
+                for t, r in separate_blocks(
+                    reader.blocks(blocksize),
+                    info.sample_rate,
+                    info.channels,
+                    self.window_fn(embedding),
+                    window_seconds=self.window_seconds,
+                    overlap_seconds=self.overlap_seconds,
+                    model_rate=self.model_rate,
+                ):
+                    writers[0].write(t)
+                    writers[1].write(r)
+                    done += t.shape[1]
+                    if progress is not None:
+                        progress(done, info.frames)
+            except BaseException:
+                for w in writers:
+                    w.abort()
+                raise
+            writers[0].commit()
+            try:
+                writers[1].commit()
+            except BaseException:
+                target_path.unlink(missing_ok=True)
+                raise
+        return {
+            "input": str(input_path),
+            "target": str(target_path),
+            "residual": str(residual_path),
+            "duration": info.duration,
+            "sample_rate": info.sample_rate,
+            "channels": info.channels,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+
+
+__all__ = ["MODEL_SAMPLE_RATE", "SeparationResult", "Separator"]

@@ -1,0 +1,302 @@
+"""Audio input/output: any file in, float32 ``(channels, samples)`` inside, atomic writes out.
+
+libsndfile (through soundfile) reads WAV, FLAC, OGG/Vorbis, Opus and MP3. Other containers (m4a,
+aac, mp4, webm, ...) are decoded with pydub + ffmpeg when ffmpeg is installed. Every problem with an
+input file surfaces as :class:`sfcli.errors.AudioError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import struct
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from sfcli.errors import AudioError, OutputError
+
+MODEL_SAMPLE_RATE = 16000
+SNDFILE_EXTENSIONS = {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au"}
+FFMPEG_EXTENSIONS = {".m4a", ".aac", ".mp4", ".webm", ".mkv", ".wma", ".mov", ".3gp", ".amr"}
+AUDIO_EXTENSIONS = SNDFILE_EXTENSIONS | FFMPEG_EXTENSIONS
+OUTPUT_FORMATS = {"wav": ("WAV", "FLOAT"), "flac": ("FLAC", "PCM_24")}
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file holds, read from its header."""
+
+    path: Path
+    sample_rate: int
+    channels: int
+    frames: int
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.frames / self.sample_rate
+
+
+def _check_exists(path: Path) -> None:
+    if not path.exists():
+        raise AudioError(f"{path}: no such file")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a folder, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: file is empty")
+
+
+def _wav_truncated(path: Path) -> bool:
+    """True when a RIFF/WAVE file's data chunk claims more bytes than the file holds."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return False
+            size = path.stat().st_size
+            pos = 12
+            while pos + 8 <= size:
+                fh.seek(pos)
+                chunk_id, chunk_len = struct.unpack("<4sI", fh.read(8))
+                if chunk_id == b"data":
+                    if chunk_len in (0, 0xFFFFFFFF):  # streamed WAV with unknown size
+                        return False
+                    return pos + 8 + chunk_len > size
+                pos += 8 + chunk_len + (chunk_len & 1)
+    except OSError:
+        return False
+    return False
+
+
+def _decode_with_ffmpeg(path: Path) -> Path:
+    """Decode ``path`` to a temporary float WAV with pydub + ffmpeg; the caller deletes it."""
+    if shutil.which("ffmpeg") is None:
+        raise AudioError(
+            f"{path}: {path.suffix or 'this'} files need ffmpeg, which is not installed "
+            "(install it, e.g. `apt-get install ffmpeg`, or convert the file to WAV/FLAC)"
+        )
+    try:
+        from pydub import AudioSegment
+    except ImportError as exc:  # pragma: no cover - pydub is a dependency
+        raise AudioError(f"{path}: decoding this format needs pydub") from exc
+    try:
+        seg = AudioSegment.from_file(str(path))
+    except Exception as exc:
+        raise AudioError(f"{path}: ffmpeg could not decode it ({str(exc).strip().splitlines()[-1:]})") from exc
+    fd, tmp = tempfile.mkstemp(suffix=".wav", prefix="sfcli-decode-")
+    os.close(fd)
+    samples = np.array(seg.get_array_of_samples(), dtype=np.float32).reshape(-1, seg.channels)
+    samples /= float(1 << (8 * seg.sample_width - 1))
+    sf.write(tmp, samples, seg.frame_rate, subtype="FLOAT")
+    return Path(tmp)
+
+
+class AudioReader:
+    """Open an audio file for block-wise reading (a context manager).
+
+    ``reader.info`` describes it; ``reader.blocks(n)`` yields float32 ``(channels, <=n)`` arrays and
+    raises :class:`AudioError` for NaN/Inf samples, decoding errors and truncated files.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        _check_exists(self.path)
+        self._tmp: Path | None = None
+        source = self.path
+        if self.path.suffix.lower() in FFMPEG_EXTENSIONS:
+            self._tmp = source = _decode_with_ffmpeg(self.path)
+        try:
+            self._sf = sf.SoundFile(str(source))
+        except sf.LibsndfileError as exc:
+            if self._tmp is None and self.path.suffix.lower() not in SNDFILE_EXTENSIONS and shutil.which("ffmpeg"):
+                self._tmp = _decode_with_ffmpeg(self.path)
+                self._sf = sf.SoundFile(str(self._tmp))
+            else:
+                self.close()
+                raise AudioError(f"{self.path}: not a readable audio file ({_sf_reason(exc)})") from exc
+        if self._tmp is None and _wav_truncated(self.path):
+            self.close()
+            raise AudioError(f"{self.path}: file is truncated (its header promises more audio than it holds)")
+        self.info = AudioInfo(self.path, int(self._sf.samplerate), int(self._sf.channels), int(self._sf.frames))
+        if self.info.frames <= 0:
+            self.close()
+            raise AudioError(f"{self.path}: holds no audio samples")
+
+    def blocks(self, blocksize: int = 1 << 16) -> Iterator[np.ndarray]:
+        """Yield float32 ``(channels, frames)`` blocks until the end of the file."""
+        read = 0
+        while True:
+            try:
+                block = self._sf.read(blocksize, dtype="float32", always_2d=True)
+            except sf.LibsndfileError as exc:
+                raise AudioError(f"{self.path}: cannot decode ({_sf_reason(exc)}); is it truncated?") from exc
+            if block.shape[0] == 0:
+                break
+            if not np.isfinite(block).all():
+                raise AudioError(f"{self.path}: contains NaN or infinite samples")
+            read += block.shape[0]
+            yield np.ascontiguousarray(block.T)
+        if read == 0:
+            raise AudioError(f"{self.path}: holds no audio samples")
+        if read < self.info.frames * 0.99 - 1:
+            raise AudioError(f"{self.path}: file is truncated (read {read} of {self.info.frames} frames)")
+
+    def close(self) -> None:
+        """Close the file and delete any temporary decode."""
+        sfh = getattr(self, "_sf", None)
+        if sfh is not None:
+            sfh.close()
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
+
+    def __enter__(self) -> AudioReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _sf_reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    return text.split(": ", 1)[-1] if text.startswith("Error opening") else text
+
+
+def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
+    """Header information of an audio file (raises :class:`AudioError` if unreadable)."""
+    with AudioReader(path) as reader:
+        return reader.info
+
+
+def load_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
+    """Read a whole file as float32 ``(channels, samples)`` and its sample rate."""
+    with AudioReader(path) as reader:
+        data = np.concatenate(list(reader.blocks()), axis=1)
+        return data, reader.info.sample_rate
+
+
+def to_mono(x: np.ndarray) -> np.ndarray:
+    """Average channels: ``(channels, n)`` or ``(n,)`` → ``(n,)`` float32."""
+    x = np.asarray(x, dtype=np.float32)
+    return x if x.ndim == 1 else x.mean(axis=0)
+
+
+def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """Resample ``(n,)`` or ``(channels, n)`` float audio with soxr (high quality)."""
+    x = np.asarray(x, dtype=np.float32)
+    if sr_in == sr_out:
+        return x
+    if x.ndim == 1:
+        return soxr.resample(x, sr_in, sr_out, quality="HQ").astype(np.float32, copy=False)
+    return np.ascontiguousarray(soxr.resample(x.T, sr_in, sr_out, quality="HQ").T, dtype=np.float32)
+
+
+def load_audio_mono(path: str | os.PathLike[str], sample_rate: int = MODEL_SAMPLE_RATE) -> np.ndarray:
+    """Read a file, mix it to mono and resample it to ``sample_rate``."""
+    data, sr = load_audio(path)
+    return resample(to_mono(data), sr, sample_rate)
+
+
+def validate_array(x: np.ndarray, name: str = "audio") -> np.ndarray:
+    """Check an in-memory signal: 1-D or 2-D, non-empty, finite. Returns it as float32."""
+    x = np.asarray(x)
+    if x.ndim not in (1, 2):
+        raise AudioError(f"{name} must have shape (samples,) or (channels, samples), not {x.shape}")
+    if x.shape[-1] == 0 or x.size == 0:
+        raise AudioError(f"{name} holds no samples")
+    if not np.issubdtype(x.dtype, np.number):
+        raise AudioError(f"{name} must be numeric, not {x.dtype}")
+    x = x.astype(np.float32, copy=False)
+    if not np.isfinite(x).all():
+        raise AudioError(f"{name} contains NaN or infinite samples")
+    return x
+
+
+class AtomicAudioWriter:
+    """Write an audio file block by block to a temporary file; rename it into place on commit.
+
+    Without ``force`` an existing target is an error. ``abort()`` (or leaving the ``with`` block by
+    an exception) deletes the temporary file, so no half-written output is ever left.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        sample_rate: int,
+        channels: int,
+        *,
+        fmt: str = "wav",
+        force: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        if fmt not in OUTPUT_FORMATS:
+            raise OutputError(f"unknown output format {fmt!r} (choose from {', '.join(OUTPUT_FORMATS)})")
+        if self.path.exists() and not force:
+            raise OutputError(f"{self.path} exists; use --force to overwrite")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.", suffix=".part")
+            os.close(fd)
+        except OSError as exc:
+            raise OutputError(f"cannot write to {self.path.parent}: {exc.strerror or exc}") from exc
+        self._tmp = Path(tmp)
+        major, subtype = OUTPUT_FORMATS[fmt]
+        self._sf = sf.SoundFile(str(self._tmp), "w", sample_rate, channels, subtype=subtype, format=major)
+        self.force = force
+
+    def write(self, block: np.ndarray) -> None:
+        """Append a ``(channels, frames)`` block."""
+        try:
+            self._sf.write(np.ascontiguousarray(np.asarray(block, dtype=np.float32).T))
+        except (OSError, sf.LibsndfileError) as exc:
+            self.abort()
+            raise OutputError(f"cannot write {self.path}: {exc}") from exc
+
+    def commit(self) -> Path:
+        """Close the temporary file and move it to the final path."""
+        self._sf.close()
+        if self.path.exists() and not self.force:
+            self.abort()
+            raise OutputError(f"{self.path} appeared while writing; use --force to overwrite")
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the temporary file."""
+        with contextlib.suppress(Exception):
+            self._sf.close()
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> AtomicAudioWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+def write_audio(
+    path: str | os.PathLike[str],
+    x: np.ndarray,
+    sample_rate: int,
+    *,
+    force: bool = False,
+    fmt: str | None = None,
+) -> Path:
+    """Write ``(n,)`` or ``(channels, n)`` audio atomically (``fmt`` from the suffix by default)."""
+    path = Path(path)
+    fmt = fmt or (path.suffix.lower().lstrip(".") or "wav")
+    x = np.asarray(x, dtype=np.float32)
+    x2 = x[None, :] if x.ndim == 1 else x
+    with AtomicAudioWriter(path, sample_rate, x2.shape[0], fmt=fmt, force=force) as writer:
+        writer.write(x2)
+    return path

@@ -1,0 +1,116 @@
+"""Shared CLI plumbing: error reporting, consoles, input expansion, output naming."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import re
+import sys
+from pathlib import Path
+
+import click
+import typer
+from rich.console import Console
+
+from sfcli.audio import AUDIO_EXTENSIONS
+from sfcli.errors import SfcliError
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str) -> None:
+    """Print ``sfcli: error: message`` on one line of stderr."""
+    err_console.print(f"sfcli: error: {message}", markup=False)
+
+
+def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
+    """Run the Typer app; user errors become one line on stderr and exit code 1, never a traceback.
+
+    ``argv`` defaults to ``sys.argv[1:]``. Returns the exit code.
+    """
+    try:
+        code = app(args=argv, prog_name="sfcli", standalone_mode=False)
+    except SfcliError as exc:
+        fail(str(exc))
+        return 1
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        fail("aborted")
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        fail("interrupted")
+        return 130
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except MemoryError:
+        fail("out of memory")
+        return 1
+    return code if isinstance(code, int) else 0
+
+
+def expand_inputs(items: list[str]) -> list[Path]:
+    """Turn files, folders (searched recursively for audio) and glob patterns into a file list.
+
+    Order is kept, duplicates dropped. A missing path is kept so that it is reported as an error
+    for that item; a folder or glob that matches no audio file is an error at once.
+    """
+    out: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+            if not found:
+                raise SfcliError(f"{path}: folder holds no audio files")
+            out.extend(found)
+        elif not path.exists() and glob.has_magic(item):
+            found = sorted(Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file())
+            if not found:
+                raise SfcliError(f"{item}: pattern matches no files")
+            out.extend(found)
+        else:
+            out.append(path)
+    seen: set[Path] = set()
+    unique = []
+    for p in out:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+def output_names(paths: list[Path]) -> list[str]:
+    """A distinct output folder name per input: the file stem, prefixed by parents when stems clash."""
+    names = [p.stem for p in paths]
+    counts: dict[str, int] = {}
+    for n in names:
+        counts[n] = counts.get(n, 0) + 1
+    result = []
+    for p, n in zip(paths, names, strict=True):
+        if counts[n] > 1:
+            parts = [*p.resolve().parent.parts[-2:], p.stem]
+            n = "_".join(x for x in parts if x not in ("/", ""))
+        result.append(n)
+    # A clash that survives two parent levels gets a short hash of the full path.
+    final = []
+    for p, n in zip(paths, result, strict=True):
+        if result.count(n) > 1:
+            n = f"{n}-{hashlib.sha1(str(p.resolve()).encode()).hexdigest()[:6]}"
+        final.append(n)
+    return final
+
+
+def slugify(text: str, max_len: int = 48) -> str:
+    """A file-system-safe folder name for a text query ("owl hooting" → "owl-hooting")."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    if not slug or len(slug) > max_len:
+        digest = hashlib.sha1(text.encode()).hexdigest()[:8]
+        slug = f"{slug[: max_len - 9].rstrip('-')}-{digest}" if slug else f"query-{digest}"
+    return slug

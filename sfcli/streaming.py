@@ -1,0 +1,228 @@
+"""Streaming separation: fixed windows at the model rate, overlap-add, bounded memory.
+
+The mixture arrives as blocks at its own sample rate. Each block is resampled to the model rate with
+soxr's streaming resampler, cut into windows of ``window`` samples that start every
+``window - overlap`` samples, passed through the model, cross-faded with linear ramps over the
+overlaps (normalised by the summed weights, so a pass-through model reproduces its input exactly),
+resampled back and paired with the original input block. The residual is computed at the input's
+own rate as ``input − target``: the two outputs always sum to the input exactly, including any
+content above the model's Nyquist frequency, which goes to the residual.
+
+Only a window's worth of model-rate audio and the resampler's small delay line are held at once, so
+memory does not grow with the length of the file.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+
+import numpy as np
+import soxr
+
+from sfcli.audio import MODEL_SAMPLE_RATE
+
+WindowFn = Callable[[np.ndarray], np.ndarray]
+"""Maps a model-rate window ``(channels, window)`` to the target ``(channels, window)``."""
+
+
+def crossfade_window(window: int, overlap: int) -> np.ndarray:
+    """Weights for one window: linear ramps over ``overlap`` samples at both ends, 1 between.
+
+    Every weight is strictly positive, so normalising by the summed weights is always defined.
+    """
+    w = np.ones(window, dtype=np.float32)
+    if overlap > 0:
+        ramp = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
+        w[:overlap] = ramp
+        w[window - overlap :] = ramp[::-1]
+    return w
+
+
+class _Fifo:
+    """A queue of ``(channels, n)`` arrays that can hand out exactly ``n`` samples."""
+
+    def __init__(self, channels: int) -> None:
+        self.channels = channels
+        self._parts: deque[np.ndarray] = deque()
+        self.size = 0
+
+    def push(self, x: np.ndarray) -> None:
+        if x.shape[1]:
+            self._parts.append(x)
+            self.size += x.shape[1]
+
+    def pop(self, n: int) -> np.ndarray:
+        n = min(n, self.size)
+        out = []
+        need = n
+        while need:
+            head = self._parts[0]
+            if head.shape[1] <= need:
+                out.append(self._parts.popleft())
+                need -= head.shape[1]
+            else:
+                out.append(head[:, :need])
+                self._parts[0] = head[:, need:]
+                need = 0
+        self.size -= n
+        if not out:
+            return np.zeros((self.channels, 0), dtype=np.float32)
+        return out[0] if len(out) == 1 else np.concatenate(out, axis=1)
+
+
+class _Resampler:
+    """soxr's streaming resampler on ``(channels, n)`` blocks; identity when the rates match."""
+
+    def __init__(self, sr_in: int, sr_out: int, channels: int) -> None:
+        self._rs = (
+            None if sr_in == sr_out else soxr.ResampleStream(sr_in, sr_out, channels, dtype="float32", quality="HQ")
+        )
+        self.channels = channels
+
+    def __call__(self, x: np.ndarray, last: bool = False) -> np.ndarray:
+        if self._rs is None:
+            return x
+        y = self._rs.resample_chunk(np.ascontiguousarray(x.T), last=last)
+        return np.ascontiguousarray(y.T, dtype=np.float32).reshape(self.channels, -1)
+
+
+class OverlapAdd:
+    """Incremental overlap-add of a window function over a stream of model-rate samples."""
+
+    def __init__(self, fn: WindowFn, channels: int, window: int, overlap: int) -> None:
+        if window <= 0:
+            raise ValueError("window must be positive")
+        if not 0 <= overlap < window:
+            raise ValueError("overlap must be in [0, window)")
+        self.fn = fn
+        self.channels = channels
+        self.window = window
+        self.hop = window - overlap
+        self.weights = crossfade_window(window, overlap)
+        self._pending = _Fifo(channels)  # model-rate input from the current window start on
+        self._look = np.zeros((channels, 0), dtype=np.float32)  # samples of _pending already pulled
+        self._acc = np.zeros((channels, window), dtype=np.float32)
+        self._wsum = np.zeros(window, dtype=np.float32)
+
+    def _window_input(self) -> np.ndarray:
+        """The next window of input (may be shorter than ``window`` at the end)."""
+        need = self.window - self._look.shape[1]
+        if need > 0 and self._pending.size:
+            self._look = np.concatenate([self._look, self._pending.pop(need)], axis=1)
+        return self._look
+
+    def _process(self, x: np.ndarray) -> None:
+        n = x.shape[1]
+        if n < self.window:
+            x = np.pad(x, ((0, 0), (0, self.window - n)))
+        y = np.asarray(self.fn(x), dtype=np.float32)
+        if y.shape != x.shape:
+            raise ValueError(f"window function returned shape {y.shape}, expected {x.shape}")
+        self._acc += y * self.weights
+        self._wsum += self.weights
+
+    def _emit(self, n: int) -> np.ndarray:
+        out = self._acc[:, :n] / self._wsum[:n]
+        self._acc = np.concatenate([self._acc[:, n:], np.zeros((self.channels, n), np.float32)], axis=1)
+        self._wsum = np.concatenate([self._wsum[n:], np.zeros(n, np.float32)])
+        self._look = self._look[:, n:]
+        return out
+
+    def push(self, x: np.ndarray) -> Iterator[np.ndarray]:
+        """Feed model-rate samples; yield every output sample that is final."""
+        self._pending.push(x)
+        while self._look.shape[1] + self._pending.size >= self.window:
+            self._process(self._window_input())
+            yield self._emit(self.hop)
+
+    def finish(self) -> Iterator[np.ndarray]:
+        """Process what is left (zero-padded final window) and yield the rest of the output."""
+        while True:
+            x = self._window_input()
+            n = x.shape[1]
+            if n == 0:
+                return
+            last = self._pending.size == 0
+            # Samples already covered by the previous window's overlap need no extra model call.
+            if not (last and n <= self.window - self.hop and self._wsum[0] > 0):
+                self._process(x)
+            if last:
+                yield self._emit(n)
+                return
+            yield self._emit(self.hop)
+
+
+def separate_blocks(
+    blocks: Iterable[np.ndarray],
+    sample_rate: int,
+    channels: int,
+    fn: WindowFn,
+    *,
+    window_seconds: float = 2.0,
+    overlap_seconds: float = 0.5,
+    model_rate: int = MODEL_SAMPLE_RATE,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Stream ``(channels, n)`` input blocks at ``sample_rate`` through ``fn``.
+
+    Yields aligned ``(target, residual)`` blocks at ``sample_rate`` whose lengths add up to the
+    input's length exactly, with ``target + residual == input``.
+    """
+    window = round(window_seconds * model_rate)
+    overlap = round(overlap_seconds * model_rate)
+    down = _Resampler(sample_rate, model_rate, channels)
+    up = _Resampler(model_rate, sample_rate, channels)
+    ola = OverlapAdd(fn, channels, window, overlap)
+    inputs = _Fifo(channels)
+    targets = _Fifo(channels)
+
+    def drain(final: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        n = inputs.size if final else min(inputs.size, targets.size)
+        if n == 0:
+            return
+        x = inputs.pop(n)
+        t = targets.pop(n)
+        if t.shape[1] < n:  # resampler produced a few samples fewer than the input holds
+            t = np.pad(t, ((0, 0), (0, n - t.shape[1])))
+        yield t, x - t
+
+    for block in blocks:
+        inputs.push(block)
+        for out in ola.push(down(block)):
+            targets.push(up(out))
+        yield from drain(False)
+    for out in ola.push(down(np.zeros((channels, 0), np.float32), last=True)):
+        targets.push(up(out))
+    for out in ola.finish():
+        targets.push(up(out))
+    tail = up(np.zeros((channels, 0), np.float32), last=True)
+    targets.push(tail)
+    yield from drain(True)
+
+
+def separate_array(
+    x: np.ndarray,
+    sample_rate: int,
+    fn: WindowFn,
+    *,
+    window_seconds: float = 2.0,
+    overlap_seconds: float = 0.5,
+    model_rate: int = MODEL_SAMPLE_RATE,
+    block: int = 1 << 16,
+) -> tuple[np.ndarray, np.ndarray]:
+    """In-memory version of :func:`separate_blocks` for a ``(channels, n)`` array."""
+    blocks = (x[:, i : i + block] for i in range(0, x.shape[1], block))
+    parts = list(
+        separate_blocks(
+            blocks,
+            sample_rate,
+            x.shape[0],
+            fn,
+            window_seconds=window_seconds,
+            overlap_seconds=overlap_seconds,
+            model_rate=model_rate,
+        )
+    )
+    target = np.concatenate([p[0] for p in parts], axis=1)
+    residual = np.concatenate([p[1] for p in parts], axis=1)
+    return target, residual

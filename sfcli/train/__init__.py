@@ -1,0 +1,1 @@
+"""Training loops (kept apart from the inference core; imported only by the training commands)."""

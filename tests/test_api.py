@@ -1,0 +1,99 @@
+"""The Python API contract: Separator.from_pretrained / separate / SeparationResult."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sfcli import SeparationResult, Separator
+from sfcli.errors import AudioError, ModelNotFoundError, QueryError
+
+
+@pytest.fixture(scope="module")
+def sep(tiny_models: Path) -> Separator:
+    return Separator.from_pretrained(tiny_models, device="cpu")
+
+
+@pytest.mark.parametrize(
+    ("shape", "sr"),
+    [((16000,), 16000), ((2, 44100), 44100), ((6, 9600), 96000), ((1, 8000), 8000), ((800,), 16000)],
+)
+def test_shapes_rates_and_exact_sum(sep: Separator, shape: tuple[int, ...], sr: int) -> None:
+    x = (0.1 * np.random.default_rng(0).standard_normal(shape)).astype(np.float32)
+    res = sep.separate(x, sr, text="owl hooting")
+    assert isinstance(res, SeparationResult)
+    assert res.target.shape == res.residual.shape == x.shape
+    assert res.target.dtype == res.residual.dtype == np.float32
+    assert res.sample_rate == sr
+    np.testing.assert_allclose(res.target + res.residual, x, atol=1e-5)
+
+
+def test_every_channel_uses_the_same_query(sep: Separator) -> None:
+    mono = (0.1 * np.random.default_rng(1).standard_normal(20000)).astype(np.float32)
+    res = sep.separate(np.stack([mono, mono]), 16000, text="a dog barking")
+    np.testing.assert_allclose(res.target[0], res.target[1], atol=1e-6)
+    single = sep.separate(mono, 16000, text="a dog barking")
+    np.testing.assert_allclose(res.target[0], single.target, atol=1e-5)
+
+
+def test_query_changes_the_result(sep: Separator) -> None:
+    x = (0.1 * np.random.default_rng(2).standard_normal(16000)).astype(np.float32)
+    a = sep.separate(x, 16000, text="owl hooting").target
+    b = sep.separate(x, 16000, text="church bells ringing").target
+    assert np.abs(a - b).mean() > 1e-6
+
+
+def test_reference_query(sep: Separator) -> None:
+    x = (0.1 * np.random.default_rng(3).standard_normal(16000)).astype(np.float32)
+    clip = (0.1 * np.random.default_rng(4).standard_normal(22050)).astype(np.float32)
+    res = sep.separate(x, 16000, reference=clip, reference_sample_rate=22050)
+    assert res.target.shape == x.shape
+    stereo_clip = np.stack([clip, clip])
+    res2 = sep.separate(x, 16000, reference=stereo_clip, reference_sample_rate=22050)
+    np.testing.assert_allclose(res.target, res2.target, atol=1e-5)
+
+
+def test_odd_but_valid_inputs(sep: Separator) -> None:
+    sr = 16000
+    silence = np.zeros(sr, np.float32)
+    res = sep.separate(silence, sr, text="owl hooting")
+    assert np.abs(res.target).max() == 0 and np.abs(res.residual).max() == 0
+    clipped = np.clip(3 * np.random.default_rng(5).standard_normal(sr), -1, 1).astype(np.float32)
+    res = sep.separate(clipped, sr, text="owl hooting")
+    np.testing.assert_allclose(res.target + res.residual, clipped, atol=1e-5)
+    short = np.random.default_rng(6).standard_normal(int(0.05 * sr)).astype(np.float32)
+    assert sep.separate(short, sr, text="owl").target.shape == short.shape
+    long_text = "a very long description of a sound " * 300  # ~10 kB
+    assert sep.separate(short, sr, text=long_text).target.shape == short.shape
+    ints = (np.random.default_rng(7).standard_normal(800) * 1000).astype(np.int16)
+    assert sep.separate(ints, sr, text="owl").target.dtype == np.float32
+
+
+def test_bad_queries(sep: Separator) -> None:
+    x = np.zeros(1600, np.float32)
+    with pytest.raises(QueryError, match="exactly one"):
+        sep.separate(x, 16000)
+    with pytest.raises(QueryError, match="exactly one"):
+        sep.separate(x, 16000, text="owl", reference=x, reference_sample_rate=16000)
+    with pytest.raises(QueryError, match="empty"):
+        sep.separate(x, 16000, text="   ")
+    with pytest.raises(QueryError, match="at least 0.1 s"):
+        sep.separate(x, 16000, reference=np.ones(1000, np.float32), reference_sample_rate=16000)
+    with pytest.raises(QueryError, match="sample rate"):
+        sep.separate(x, 16000, reference=np.ones(4000, np.float32))
+
+
+def test_bad_mixtures(sep: Separator) -> None:
+    with pytest.raises(AudioError, match="no samples"):
+        sep.separate(np.zeros(0, np.float32), 16000, text="owl")
+    with pytest.raises(AudioError, match="NaN"):
+        sep.separate(np.array([0.0, np.nan, 0.0] * 100, np.float32), 16000, text="owl")
+    with pytest.raises(AudioError, match="shape"):
+        sep.separate(np.zeros((1, 2, 3), np.float32), 16000, text="owl")
+
+
+def test_missing_models_folder(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError):
+        Separator.from_pretrained(tmp_path)
