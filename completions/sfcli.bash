@@ -6,7 +6,7 @@ _sfcli() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "${path:+$path }$w" in
-            "separate") path="${path:+$path }$w" ;;
+            "embed"|"eval"|"eval separation"|"eval words"|"separate"|"train-filter"|"train-words") path="${path:+$path }$w" ;;
         esac
     done
     case "$path" in
@@ -16,7 +16,64 @@ _sfcli() {
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "--version" -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "separate" -- "$cur"))
+                COMPREPLY=($(compgen -W "embed eval separate train-filter train-words" -- "$cur"))
+            fi
+            ;;
+        "embed")
+            case "$prev" in
+                --text|-t) COMPREPLY=(); return ;;
+                --npy) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --models) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --device) COMPREPLY=(); return ;;
+            esac
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "--text -t --npy --models --device --quiet -q" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -f -- "$cur"))
+            fi
+            ;;
+        "eval")
+            case "$prev" in
+            esac
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "separation words" -- "$cur"))
+            fi
+            ;;
+        "eval separation")
+            case "$prev" in
+                --models) COMPREPLY=(); return ;;
+                --filter) COMPREPLY=(); return ;;
+                --words) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --query) COMPREPLY=(); return ;;
+                --split) COMPREPLY=(); return ;;
+                --n) COMPREPLY=(); return ;;
+                --seed) COMPREPLY=(); return ;;
+                --corpus) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --limit) COMPREPLY=(); return ;;
+                --markdown) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --min-si-sdri) COMPREPLY=(); return ;;
+                --device) COMPREPLY=(); return ;;
+            esac
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "--models --filter --words --query --split --n --seed --corpus --limit --json --per-mixture --markdown --min-si-sdri --irm --no-irm --device --quiet -q" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -f -- "$cur"))
+            fi
+            ;;
+        "eval words")
+            case "$prev" in
+                --split) COMPREPLY=(); return ;;
+                --corpus) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --words) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --markdown) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --device) COMPREPLY=(); return ;;
+            esac
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "--split --corpus --words --json --markdown --device" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -f -- "$cur"))
             fi
             ;;
         "separate")
@@ -33,6 +90,56 @@ _sfcli() {
                 COMPREPLY=($(compgen -W "--text -t --ref -r --out -o --force -f --plot --json --device --format --models --overlap" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
+            fi
+            ;;
+        "train-filter")
+            case "$prev" in
+                --corpus) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --manifest|-m) COMPREPLY=(); return ;;
+                --words) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --run-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --out|-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --steps) COMPREPLY=(); return ;;
+                --batch-size) COMPREPLY=(); return ;;
+                --lr) COMPREPLY=(); return ;;
+                --warmup) COMPREPLY=(); return ;;
+                --seed) COMPREPLY=(); return ;;
+                --text-rate) COMPREPLY=(); return ;;
+                --eval-every) COMPREPLY=(); return ;;
+                --checkpoint-every) COMPREPLY=(); return ;;
+                --valid-size) COMPREPLY=(); return ;;
+                --reuse-cond-embeddings) COMPREPLY=(); return ;;
+                --crop-seconds) COMPREPLY=(); return ;;
+                --channels) COMPREPLY=(); return ;;
+                --max-minutes) COMPREPLY=(); return ;;
+                --device) COMPREPLY=(); return ;;
+            esac
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "--corpus --manifest -m --words --run-dir --out -o --steps --batch-size --lr --warmup --seed --text-rate --consistency-loss --no-consistency-loss --residual-output --no-residual-output --projection --eval-every --checkpoint-every --valid-size --reuse-cond-embeddings --crop-seconds --channels --paper-arch --max-minutes --device --tiny --quiet -q" -- "$cur"))
+            fi
+            ;;
+        "train-words")
+            case "$prev" in
+                --manifest|-m) COMPREPLY=(); return ;;
+                --corpus) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --run-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --out|-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --steps) COMPREPLY=(); return ;;
+                --batch-size) COMPREPLY=(); return ;;
+                --lr) COMPREPLY=(); return ;;
+                --seed) COMPREPLY=(); return ;;
+                --eval-every) COMPREPLY=(); return ;;
+                --checkpoint-every) COMPREPLY=(); return ;;
+                --max-windows) COMPREPLY=(); return ;;
+                --max-per-category) COMPREPLY=(); return ;;
+                --group-by) COMPREPLY=(); return ;;
+                --audio-head-hidden) COMPREPLY=(); return ;;
+                --weight-decay) COMPREPLY=(); return ;;
+                --text-struct) COMPREPLY=(); return ;;
+                --device) COMPREPLY=(); return ;;
+            esac
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "--manifest -m --corpus --run-dir --out -o --steps --batch-size --lr --seed --eval-every --checkpoint-every --max-windows --max-per-category --group-by --audio-head-hidden --weight-decay --text-struct --test-eval --device --tiny --quiet -q" -- "$cur"))
             fi
             ;;
     esac

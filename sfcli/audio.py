@@ -219,6 +219,13 @@ def validate_array(x: np.ndarray, name: str = "audio") -> np.ndarray:
     return x
 
 
+def default_file_mode() -> int:
+    """Permission bits a plain ``open()`` would give a new file (0o666 minus the umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 class AtomicAudioWriter:
     """Write an audio file block by block to a temporary file; rename it into place on commit.
 
@@ -265,6 +272,7 @@ class AtomicAudioWriter:
         if self.path.exists() and not self.force:
             self.abort()
             raise OutputError(f"{self.path} appeared while writing; use --force to overwrite")
+        os.chmod(self._tmp, default_file_mode())  # mkstemp creates 0600 files
         os.replace(self._tmp, self.path)
         return self.path
 

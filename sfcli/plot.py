@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sfcli.audio import load_audio, resample, to_mono
+from sfcli.audio import default_file_mode, load_audio, resample, to_mono
 
 PLOT_RATE = 16000
 MAX_PLOT_SECONDS = 600.0
@@ -66,6 +66,7 @@ def plot_separation(
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=100, format="png")
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, out_png)
     finally:
         plt.close(fig)

@@ -79,7 +79,7 @@ def test_bad_queries(sep: Separator) -> None:
         sep.separate(x, 16000, text="owl", reference=x, reference_sample_rate=16000)
     with pytest.raises(QueryError, match="empty"):
         sep.separate(x, 16000, text="   ")
-    with pytest.raises(QueryError, match="at least 0.1 s"):
+    with pytest.raises(QueryError, match=r"at least 0\.1 s"):
         sep.separate(x, 16000, reference=np.ones(1000, np.float32), reference_sample_rate=16000)
     with pytest.raises(QueryError, match="sample rate"):
         sep.separate(x, 16000, reference=np.ones(4000, np.float32))

@@ -112,3 +112,14 @@ def test_resample_and_mono(tmp_path: Path) -> None:
     assert resample(x[0], 44100, 16000).shape == (16000,)
     write_audio(tmp_path / "s.wav", x, 44100)
     assert load_audio_mono(tmp_path / "s.wav").shape == (16000,)
+
+
+def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
+    import os
+
+    old = os.umask(0o022)
+    try:
+        out = write_audio(tmp_path / "p.wav", np.zeros(10, np.float32), 16000)
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o644

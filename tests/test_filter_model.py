@@ -98,7 +98,9 @@ def test_save_and_load_roundtrip(tmp_path: Path) -> None:
     half = SoundFilter.from_pretrained(tmp_path / "sf16")
     with torch.no_grad():
         assert torch.allclose(model(x, c)[0], half(x, c)[0], atol=2e-2 * float(x.abs().max()))
-    assert (tmp_path / "sf16" / "model.safetensors").stat().st_size < (tmp_path / "sf" / "model.safetensors").stat().st_size
+    assert (tmp_path / "sf16" / "model.safetensors").stat().st_size < (
+        tmp_path / "sf" / "model.safetensors"
+    ).stat().st_size
 
 
 def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
@@ -119,7 +121,7 @@ def test_paper_configuration_is_the_paper_design() -> None:
     assert "bottleneck_film" in films
     x = torch.randn(1, 1, 3200)
     with torch.no_grad():
-        t, r = model(x, torch.randn(1, 64))
+        t, _ = model(x, torch.randn(1, 64))
     assert t.shape == x.shape
 
 

@@ -6,14 +6,15 @@ import sys
 
 import typer
 
-from sfcli.cli import separate
+from sfcli.cli import embed, separate, train_filter, train_words
+from sfcli.cli import eval as eval_cli
 from sfcli.cli.common import run_app
 
 app = typer.Typer(
     name="sfcli",
     help="Pull one sound out of a recording from a plain-English description or an example clip.",
     no_args_is_help=True,
-    add_completion=True,
+    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -36,6 +37,10 @@ def _root(
 
 
 app.command("separate", epilog=separate.EPILOG)(separate.separate)
+app.command("embed", epilog=embed.EPILOG)(embed.embed)
+app.command("train-words", epilog=train_words.EPILOG)(train_words.train_words_cmd)
+app.command("train-filter", epilog=train_filter.EPILOG)(train_filter.train_filter_cmd)
+app.add_typer(eval_cli.eval_app, name="eval")
 
 
 def main() -> None:

@@ -34,14 +34,11 @@ def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
     except SfcliError as exc:
         fail(str(exc))
         return 1
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except (typer.Exit, click.exceptions.Exit) as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except (typer.Abort, click.exceptions.Abort):
         fail("aborted")
         return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
     except KeyboardInterrupt:
         fail("interrupted")
         return 130
@@ -52,6 +49,12 @@ def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
     except MemoryError:
         fail("out of memory")
         return 1
+    except Exception as exc:
+        # Usage errors from Typer's bundled click ("Missing parameter", "No such option", ...).
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()
+            return exc.exit_code
+        raise
     return code if isinstance(code, int) else 0
 
 

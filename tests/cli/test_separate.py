@@ -34,7 +34,9 @@ def test_text_query_writes_target_and_residual(cli, tiny_models: Path, write_wav
 def test_several_queries_json_and_plot(cli, tiny_models: Path, write_wav, tmp_path: Path) -> None:
     mix = write_wav("street.wav", seconds=1.0)
     out = tmp_path / "sep"
-    r = cli("separate", mix, "-t", "car horn", "-t", "dog barking", "-o", out, "--models", tiny_models, "--json", "--plot")
+    r = cli(
+        "separate", mix, "-t", "car horn", "-t", "dog barking", "-o", out, "--models", tiny_models, "--json", "--plot"
+    )
     assert r.code == 0, r.err
     lines = [json.loads(line) for line in r.out.strip().splitlines()]
     assert len(lines) == 2
@@ -150,7 +152,15 @@ def test_console_script_no_traceback(tiny_models: Path, tmp_path: Path) -> None:
     """The installed entry point, as a user runs it: one line, exit 1, no traceback."""
     env = {**os.environ, "SFCLI_MODELS": str(tiny_models)}
     proc = subprocess.run(
-        [sys.executable, "-c", "from sfcli.cli import main; main()", "separate", str(tmp_path / "nope.wav"), "-t", "owl"],
+        [
+            sys.executable,
+            "-c",
+            "from sfcli.cli import main; main()",
+            "separate",
+            str(tmp_path / "nope.wav"),
+            "-t",
+            "owl",
+        ],
         capture_output=True,
         text=True,
         env=env,

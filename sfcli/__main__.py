@@ -1,0 +1,5 @@
+"""``python -m sfcli`` runs the command line."""
+
+from sfcli.cli import main
+
+main()

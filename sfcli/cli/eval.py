@@ -1,0 +1,210 @@
+"""``sfcli eval``: separation evaluation (default) and ``sfcli eval words`` (SoundWords retrieval).
+
+``eval`` is a command group whose default command is ``separation``: when the first argument is not a
+sub-command name (``separation``, ``words``) it is taken as the start of ``separation``'s arguments, so
+``sfcli eval test.jsonl`` is ``sfcli eval separation test.jsonl``.
+
+Exit codes: 0 success; 1 an error (one line on stderr); 2 a usage error; 3 ``--min-si-sdri`` not met.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+GATE_EXIT_CODE = 3
+
+SEPARATION_EPILOG = """\
+**Examples**
+
+```
+sfcli eval test.jsonl                                  # shipped models, text and audio queries
+sfcli eval --split test --n 200 --seed 0               # generate the set from the corpus first
+sfcli eval test.jsonl --filter runs/s0/model --filter runs/s1/model --filter runs/s2/model
+sfcli eval test.jsonl --json > report.json --markdown report.md
+sfcli eval test.jsonl --min-si-sdri 8 --query text     # CI gate: exit code 3 below 8 dB
+```
+"""
+
+WORDS_EPILOG = """\
+**Examples**
+
+```
+sfcli eval words clotho_eval.jsonl                     # records: audio, text/captions, category
+sfcli eval words --split test --json                   # the corpus's test split
+```
+"""
+
+
+class DefaultGroup(TyperGroup):
+    """A group that runs ``separation`` when the first argument is not one of its sub-commands."""
+
+    default_command = "separation"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Insert the default command name in front of arguments that do not start with a sub-command."""
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+eval_app = typer.Typer(
+    cls=DefaultGroup,
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    help="Evaluate separation (default: `sfcli eval MANIFEST...`) or SoundWords (`sfcli eval words`).",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("SFCLI_CACHE") or Path.home() / ".cache" / "sfcli").expanduser()
+
+
+def _progress(quiet: bool) -> Any:
+    if quiet or not sys.stderr.isatty():
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True)
+
+
+@eval_app.command("separation", epilog=SEPARATION_EPILOG)
+def eval_separation(
+    manifests: Annotated[
+        list[Path] | None, typer.Argument(help="JSONL mixture manifests (mixture, target, background, text, ref).")
+    ] = None,
+    models: Annotated[
+        list[Path] | None,
+        typer.Option("--models", help="A models folder (soundfilter/ + soundwords/); repeat for mean ± std."),
+    ] = None,
+    filters: Annotated[
+        list[Path] | None,
+        typer.Option("--filter", help="A SoundFilter model folder (checkpoint or seed); repeat for mean ± std."),
+    ] = None,
+    words: Annotated[
+        Path | None, typer.Option("--words", help="SoundWords folder used with --filter (default: shipped).")
+    ] = None,
+    query: Annotated[str, typer.Option("--query", help="text, audio or both.")] = "both",
+    split: Annotated[
+        str | None, typer.Option("--split", help="Generate the mixtures from this corpus split instead.")
+    ] = None,
+    n: Annotated[int, typer.Option("--n", min=1, help="Mixtures to generate with --split.")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the generated mixtures.")] = 0,
+    corpus: Annotated[Path | None, typer.Option("--corpus", help="Corpus folder for --split.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Use the first N mixtures of each manifest.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report on stdout.")] = False,
+    per_mixture: Annotated[bool, typer.Option("--per-mixture", help="Include per-mixture scores in JSON.")] = False,
+    markdown: Annotated[Path | None, typer.Option("--markdown", help="Write the Markdown table to FILE.")] = None,
+    min_si_sdri: Annotated[
+        float | None,
+        typer.Option("--min-si-sdri", help="Exit 3 when the mean target SI-SDRi (worst query kind) is below X dB."),
+    ] = None,
+    irm: Annotated[bool, typer.Option("--irm/--no-irm", help="Compute the ideal-ratio-mask bound.")] = True,
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Score separation on mixture manifests: SI-SDR / SI-SDRi of target and residual, text and audio queries.
+
+    Overall and per category, with the oracle ideal-ratio-mask bound; several --models / --filter give
+    mean ± std across runs. Prints a Markdown table (or JSON with --json).
+    """
+    from sfcli.api import Separator
+    from sfcli.errors import SfcliError
+    from sfcli.evaluation import evaluate, gate_value, generate_manifest, json_report, markdown_table, read_manifest
+    from sfcli.filter_model import SoundFilter
+    from sfcli.words import SoundWords
+
+    queries = {"both": ["text", "audio"], "text": ["text"], "audio": ["audio"]}.get(query)
+    if queries is None:
+        raise SfcliError(f"--query must be text, audio or both, not {query!r}")
+    if not manifests and split is None:
+        raise SfcliError("give one or more manifests, or --split NAME to generate one from the corpus")
+    items = [it for p in manifests or [] for it in read_manifest(p, limit)]
+    if split is not None:  # generated mixtures are read into memory, then their folder is removed
+        with tempfile.TemporaryDirectory(prefix=f"sfcli-eval-{split}-") as tmp:
+            items += read_manifest(generate_manifest(corpus, split, n, seed, Path(tmp)), limit)
+
+    separators: list[tuple[str, Any]] = []
+    for folder in models or []:
+        separators.append((str(folder), Separator.from_pretrained(folder, device=device)))
+    if filters:
+        sw = SoundWords.from_pretrained(words, device=device)
+        for folder in filters:
+            separators.append((str(folder), Separator(SoundFilter.from_pretrained(folder), sw, device=device)))
+    if not separators:
+        separators.append(("shipped", Separator.from_pretrained(None, device=device)))
+
+    prog = _progress(quiet)
+    if prog is not None:
+        prog.start()
+        tasks: dict[str, Any] = {}
+
+        def report(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = prog.add_task(Path(name).name or name, total=total)
+            prog.update(tasks[name], completed=done)
+
+    try:
+        result = evaluate(separators, items, queries=queries, irm=irm, progress=report if prog else None)
+    finally:
+        if prog is not None:
+            prog.stop()
+    table = markdown_table(result)
+    if markdown is not None:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(table)
+    sys.stdout.write(json_report(result, per_mixture) + "\n" if as_json else table)
+    if min_si_sdri is not None:
+        value = gate_value(result)
+        if not value >= min_si_sdri:
+            from sfcli.cli.common import fail
+
+            fail(f"mean target SI-SDRi {value:.2f} dB is below --min-si-sdri {min_si_sdri:g}")
+            raise typer.Exit(GATE_EXIT_CODE)
+
+
+@eval_app.command("words", epilog=WORDS_EPILOG)
+def eval_words(
+    manifests: Annotated[
+        list[Path] | None, typer.Argument(help="JSONL manifests of clips (audio, text/captions, category).")
+    ] = None,
+    split: Annotated[str | None, typer.Option("--split", help="Evaluate a corpus split instead.")] = None,
+    corpus: Annotated[Path | None, typer.Option("--corpus", help="Corpus folder for --split.")] = None,
+    words: Annotated[Path | None, typer.Option("--words", help="SoundWords folder (default: shipped).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    markdown: Annotated[Path | None, typer.Option("--markdown", help="Write a Markdown table to FILE.")] = None,
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
+) -> None:
+    """Text↔audio retrieval recall and zero-shot accuracy of a SoundWords model (sfcli.words_eval)."""
+    from sfcli.errors import SfcliError
+    from sfcli.train.words import corpus_sources, manifest_sources
+    from sfcli.words import SoundWords
+    from sfcli.words_eval import evaluate_words
+
+    records = [r for m in manifests or [] for r in manifest_sources(m)]
+    if split is not None:
+        root = corpus or _cache_dir() / "corpus"
+        if not Path(root).exists():
+            raise SfcliError(f"no corpus at {root}")
+        records += [r for r in corpus_sources(root) if r.split == split]
+    if not records:
+        raise SfcliError("give one or more manifests, or --split NAME")
+    model = SoundWords.from_pretrained(words, device=device)
+    metrics = evaluate_words(model, records, lambda r: r.load())
+    lines = ["| metric | value |", "|---|---|"]
+    lines += [f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in metrics.items()]
+    table = "\n".join(lines) + "\n"
+    if markdown is not None:
+        markdown.write_text(table)
+    sys.stdout.write(json.dumps(metrics, indent=2) + "\n" if as_json else table)

@@ -1,0 +1,158 @@
+"""``sfcli train-filter``: train SoundFilter (resumable; several processes through torchrun)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+EPILOG = """\
+**Examples**
+
+```
+sfcli train-filter                                  # corpus (~/.cache/sfcli/corpus), models/soundwords
+sfcli train-filter --steps 20000 --out models/soundfilter
+sfcli train-filter                                  # again: continues from the last checkpoint
+sfcli train-filter --no-consistency-loss --run-dir runs/abl-noc     # paper Table 1 ablations
+sfcli train-filter --no-residual-output --run-dir runs/abl-nores
+sfcli train-filter --projection --run-dir runs/proj                  # exact mixture consistency
+OMP_NUM_THREADS=1 torchrun --nproc_per_node 2 --no-python sfcli train-filter --batch-size 32   # DDP, gloo
+```
+"""
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("SFCLI_CACHE") or Path.home() / ".cache" / "sfcli").expanduser()
+
+
+def train_filter_cmd(
+    corpus: Annotated[
+        Path | None, typer.Option("--corpus", help="Corpus folder (default: $SFCLI_CACHE/corpus).")
+    ] = None,
+    manifest: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--manifest",
+            "-m",
+            help="Mix clips of manifests (Clotho, AudioCaps, FSD50K, ESC-50, JSONL) instead of the corpus; repeatable.",
+        ),
+    ] = None,
+    words: Annotated[
+        Path | None,
+        typer.Option("--words", help="SoundWords model folder (default: the shipped models/soundwords)."),
+    ] = None,
+    run_dir: Annotated[
+        Path | None,
+        typer.Option("--run-dir", help="Checkpoints and caches (default: $SFCLI_CACHE/runs/filter)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Where to write the selected model folder (default RUN_DIR/model)."),
+    ] = None,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Total optimisation steps.")] = 20000,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Global batch (mixtures per step).")] = 16,
+    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate (linear warm-up, then constant).")] = 1e-3,
+    warmup: Annotated[int, typer.Option("--warmup", min=0, help="Warm-up steps.")] = 100,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    text_rate: Annotated[
+        float,
+        typer.Option("--text-rate", min=0.0, max=1.0, help="Training text rate: share of text-conditioned examples."),
+    ] = 0.3,
+    consistency_loss: Annotated[
+        bool,
+        typer.Option("--consistency-loss/--no-consistency-loss", help="The SNR consistency loss (paper ablation)."),
+    ] = True,
+    residual_output: Annotated[
+        bool,
+        typer.Option(
+            "--residual-output/--no-residual-output",
+            help="Train the residual (suppressed) output; without it only the target is trained (paper ablation).",
+        ),
+    ] = True,
+    projection: Annotated[
+        bool,
+        typer.Option("--projection", help="Exact mixture-consistency projection instead of the soft consistency loss."),
+    ] = False,
+    eval_every: Annotated[int, typer.Option("--eval-every", min=1, help="Validate / select every N steps.")] = 250,
+    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=1)] = 50,
+    valid_size: Annotated[int, typer.Option("--valid-size", min=0, help="Fixed validation mixtures.")] = 64,
+    reuse_cond: Annotated[
+        int,
+        typer.Option(
+            "--reuse-cond-embeddings", min=0, help="Reuse up to K audio-query embeddings per clip (0: never)."
+        ),
+    ] = 0,
+    crop_seconds: Annotated[float, typer.Option("--crop-seconds", help="Mixture crop length.")] = 2.0,
+    channels: Annotated[int | None, typer.Option("--channels", help="Override the U-Net width.")] = None,
+    paper_arch: Annotated[
+        bool,
+        typer.Option(
+            "--paper-arch", help="The paper's full-rate waveform U-Net (strides 2-4-5-8) instead of the shipped design."
+        ),
+    ] = False,
+    max_minutes: Annotated[
+        float | None,
+        typer.Option("--max-minutes", help="Stop (checkpointed, resumable) after this much wall time."),
+    ] = None,
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
+    tiny: Annotated[
+        bool, typer.Option("--tiny", help="Test only: tiny models and synthetic tone mixtures (no corpus).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Train SoundFilter on corpus mixtures, conditioned by SoundWords text or audio embeddings.
+
+    Keeps the checkpoint whose separated targets are closest to the true targets in SoundWords
+    embedding distance on a fixed validation set. The same command run again continues from
+    RUN_DIR/checkpoint.pt. Prints a JSON summary on stdout at the end.
+    """
+    from sfcli.errors import SfcliError
+    from sfcli.filter_model import SoundFilterConfig
+    from sfcli.train.filter import ToneMixtures, TrainFilterOptions, corpus_datasets, manifest_datasets, train_filter
+    from sfcli.words import SoundWords
+
+    run = run_dir or _cache_dir() / "runs" / "filter"
+    if tiny:
+        cfg = SoundFilterConfig.tiny()
+        sw = SoundWords.tiny(seed=0)
+        train_data, valid_data = ToneMixtures(seed, seconds=crop_seconds / 4), ToneMixtures(seed + 1, crop_seconds / 4)
+        descriptions = train_data.descriptions()
+    else:
+        cfg = SoundFilterConfig.paper() if paper_arch else SoundFilterConfig()
+        sw = SoundWords.from_pretrained(words, device=device)
+    if manifest:
+        train_data, valid_data, descriptions = manifest_datasets(manifest, seed, crop_seconds=crop_seconds)
+    elif not tiny:
+        root = corpus or _cache_dir() / "corpus"
+        if not root.exists():
+            raise SfcliError(f"no corpus at {root}; build it first (python scripts/corpus/build.py)")
+        train_data, valid_data, descriptions = corpus_datasets(root, seed, crop_seconds=crop_seconds)
+    if channels is not None:
+        cfg.channels = channels
+    opts = TrainFilterOptions(
+        run_dir=run,
+        out=out or run / "model",
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        warmup=warmup,
+        seed=seed,
+        text_rate=text_rate,
+        consistency_loss=consistency_loss,
+        residual_output=residual_output,
+        projection=projection,
+        eval_every=eval_every,
+        checkpoint_every=checkpoint_every,
+        valid_size=valid_size,
+        reuse_cond_embeddings=reuse_cond,
+        device=device,
+        max_seconds=None if max_minutes is None else 60.0 * max_minutes,
+        model_config=cfg,
+    )
+    summary = train_filter(opts, train_data, valid_data, sw, descriptions=descriptions, progress=not quiet)
+    if int(os.environ.get("RANK", "0")) == 0:
+        sys.stdout.write(json.dumps(summary, default=str) + "\n")

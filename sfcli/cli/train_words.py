@@ -1,0 +1,113 @@
+"""``sfcli train-words``: train SoundWords (resumable; several processes through torchrun)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+EPILOG = """\
+**Examples**
+
+```
+sfcli train-words                                   # on the corpus (~/.cache/sfcli/corpus)
+sfcli train-words --manifest clotho.jsonl --steps 5000 --out models/soundwords
+sfcli train-words                                   # again: continues from the last checkpoint
+torchrun --nproc_per_node 4 --no-python sfcli train-words --device cuda --batch-size 6144
+```
+"""
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("SFCLI_CACHE") or Path.home() / ".cache" / "sfcli").expanduser()
+
+
+def train_words_cmd(
+    manifest: Annotated[
+        list[Path] | None,
+        typer.Option("--manifest", "-m", help="Train on a JSONL manifest instead of the corpus; repeatable."),
+    ] = None,
+    corpus: Annotated[
+        Path | None, typer.Option("--corpus", help="Corpus folder (default: $SFCLI_CACHE/corpus).")
+    ] = None,
+    run_dir: Annotated[
+        Path | None,
+        typer.Option("--run-dir", help="Checkpoints and feature caches (default: $SFCLI_CACHE/runs/words)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Where to write the final model folder (default RUN_DIR/model).")
+    ] = None,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Total optimisation steps.")] = 2000,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=2, help="Global batch (pairs per step).")] = 512,
+    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate (AdamW, cosine decay).")] = 1e-3,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    eval_every: Annotated[int, typer.Option("--eval-every", min=1, help="Validate every N steps.")] = 100,
+    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=1)] = 100,
+    max_windows: Annotated[int, typer.Option("--max-windows", min=1, help="Windows cached per clip.")] = 4,
+    max_per_category: Annotated[
+        int, typer.Option("--max-per-category", min=0, help="Cap training clips per category (0: no cap).")
+    ] = 0,
+    group_by: Annotated[
+        str, typer.Option("--group-by", help="Positives within a batch: category, text or none.")
+    ] = "category",
+    head_hidden: Annotated[
+        int, typer.Option("--audio-head-hidden", help="Hidden width of the audio head (0: linear).")
+    ] = 512,
+    weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay.")] = 1e-4,
+    text_struct: Annotated[
+        float,
+        typer.Option("--text-struct", help="Weight of a loss keeping text similarities close to MiniLM's."),
+    ] = 0.0,
+    test_eval: Annotated[
+        bool, typer.Option("--test-eval", help="Also cache the test split and report its metrics at the end.")
+    ] = False,
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
+    tiny: Annotated[bool, typer.Option("--tiny", help="Test-only tiny model (no MiniLM, no aiSFX).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Train SoundWords' projection heads contrastively on (audio, description) pairs.
+
+    Both backbones stay frozen (features cached once in RUN_DIR); the same command run again
+    continues from RUN_DIR/checkpoint.pt. Prints a JSON summary on stdout at the end.
+    """
+    from sfcli.errors import SfcliError
+    from sfcli.train.words import TrainWordsOptions, corpus_sources, manifest_sources, train_words
+    from sfcli.words import SoundWordsConfig
+
+    if group_by not in ("category", "text", "none"):
+        raise SfcliError("--group-by must be category, text or none")
+    if manifest:
+        sources = [s for m in manifest for s in manifest_sources(m)]
+    else:
+        root = corpus or _cache_dir() / "corpus"
+        if not root.exists():
+            raise SfcliError(f"no corpus at {root}; build it first or pass --manifest FILE")
+        sources = corpus_sources(root)
+    run = run_dir or _cache_dir() / "runs" / "words"
+    cfg = SoundWordsConfig.tiny() if tiny else SoundWordsConfig(audio_head_hidden=head_hidden)
+    opts = TrainWordsOptions(
+        run_dir=run,
+        out=out or run / "model",
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        weight_decay=weight_decay,
+        text_struct=text_struct,
+        test_eval=test_eval,
+        seed=seed,
+        eval_every=eval_every,
+        checkpoint_every=checkpoint_every,
+        max_windows=max_windows,
+        max_per_category=max_per_category,
+        group_by=group_by,
+        init_audio="none" if tiny else "aisfx",
+        device=device,
+        model_config=cfg,
+    )
+    summary = train_words(opts, sources, progress=not quiet)
+    if int(os.environ.get("RANK", "0")) == 0:
+        sys.stdout.write(json.dumps(summary, default=str) + "\n")

@@ -1,0 +1,328 @@
+"""Separation evaluation behind ``sfcli eval``: SI-SDR / SI-SDRi of target and residual.
+
+Input: JSONL mixture manifests (the corpus's ``write_eval_set`` format), one mixture per line::
+
+    {"mixture": "m/0001.wav", "target": "t/0001.wav", "background": "b/0001.wav",
+     "text": "a dog barks", "ref": "r/0001.wav", "category": "dog"}
+
+Paths are relative to the manifest. ``ref`` is the audio query (a crop of the target's clip disjoint
+from the target crop); ``text`` the text query.
+
+For every model (a :class:`sfcli.api.Separator`, one per checkpoint or seed) and query kind (``text``,
+``audio``) this computes, per mixture, SI-SDR and SI-SDRi of the target output against the true target
+and of the residual output against the true background, then means overall and per category. Several
+models give mean ± standard deviation (population std, ``ddof=0``) of those means across runs, as in the
+paper's three-run tables. The oracle ideal-ratio-mask SI-SDRi on the same mixtures is reported as the
+reference bound; the no-separation baseline is 0 dB SI-SDRi by definition.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sfcli.errors import SfcliError
+from sfcli.metrics import ideal_ratio_mask_separation, si_sdr_np
+
+QUERIES = ("text", "audio")
+METRICS = ("target_si_sdr", "target_si_sdri", "residual_si_sdr", "residual_si_sdri")
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass
+class EvalMixture:
+    """One evaluation mixture: mono float32 arrays at ``sample_rate``, its queries and category."""
+
+    name: str
+    mixture: np.ndarray
+    target: np.ndarray
+    background: np.ndarray
+    sample_rate: int
+    text: str | None
+    ref: np.ndarray | None
+    ref_sample_rate: int | None
+    category: str
+
+
+def _load_mono(path: Path) -> tuple[np.ndarray, int]:
+    from sfcli.audio import load_audio, to_mono
+
+    x, sr = load_audio(path)
+    return np.ascontiguousarray(to_mono(x), dtype=np.float32), int(sr)
+
+
+def read_manifest(path: str | Path, limit: int | None = None) -> list[EvalMixture]:
+    """Read a JSONL mixture manifest into :class:`EvalMixture` records (audio loaded).
+
+    Raises :class:`SfcliError` for a missing file, bad JSON, missing fields, unreadable audio or
+    mismatched lengths / rates, naming the line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SfcliError(f"{path}: no such manifest")
+    out: list[EvalMixture] = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        if limit is not None and len(out) >= limit:
+            break
+        where = f"{path}:{n}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SfcliError(f"{where}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(row, dict):
+            raise SfcliError(f"{where}: expected a JSON object")
+        for key in ("mixture", "target", "background"):
+            if not row.get(key):
+                raise SfcliError(f"{where}: missing field {key!r}")
+
+        def resolve(p: str) -> Path:
+            q = Path(p)
+            return q if q.is_absolute() else path.parent / q
+
+        mix, sr = _load_mono(resolve(row["mixture"]))
+        tgt, sr_t = _load_mono(resolve(row["target"]))
+        bg, sr_b = _load_mono(resolve(row["background"]))
+        if not (sr == sr_t == sr_b):
+            raise SfcliError(f"{where}: mixture, target and background have different sample rates")
+        if not (mix.shape == tgt.shape == bg.shape):
+            raise SfcliError(f"{where}: mixture, target and background have different lengths")
+        ref, ref_sr = (None, None)
+        if row.get("ref"):
+            ref, ref_sr = _load_mono(resolve(row["ref"]))
+        text = row.get("text")
+        if isinstance(text, list):
+            text = text[0] if text else None
+        text = text.strip() if isinstance(text, str) and text.strip() else None
+        name = str(row.get("id") or row.get("name") or Path(row["mixture"]).stem)
+        out.append(EvalMixture(name, mix, tgt, bg, sr, text, ref, ref_sr, str(row.get("category") or "all")))
+    if not out:
+        raise SfcliError(f"{path}: no mixtures")
+    return out
+
+
+def score_mixture(estimate_target: np.ndarray, estimate_residual: np.ndarray, item: EvalMixture) -> dict[str, float]:
+    """SI-SDR and SI-SDRi of the two outputs of one mixture."""
+    t_in = si_sdr_np(item.mixture, item.target)
+    b_in = si_sdr_np(item.mixture, item.background)
+    t = si_sdr_np(estimate_target, item.target)
+    r = si_sdr_np(estimate_residual, item.background)
+    return {"target_si_sdr": t, "target_si_sdri": t - t_in, "residual_si_sdr": r, "residual_si_sdri": r - b_in}
+
+
+def irm_scores(items: Sequence[EvalMixture], n_fft: int = 1024, hop: int = 256) -> list[dict[str, float]]:
+    """The oracle ideal-ratio-mask scores of every mixture (:func:`score_mixture` fields)."""
+    out = []
+    for it in items:
+        t, r = ideal_ratio_mask_separation(it.target, it.background, it.mixture, n_fft=n_fft, hop=hop)
+        out.append(score_mixture(t, r, it))
+    return out
+
+
+def separate_items(
+    separator: Any, items: Sequence[EvalMixture], queries: Sequence[str] = QUERIES, progress: ProgressFn | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Run ``separator`` (a :class:`sfcli.api.Separator`) on every mixture for each query kind.
+
+    Returns ``{query: [per-mixture scores with "name" and "category"]}``; mixtures that lack the query
+    (no text or no ref) are skipped for that kind.
+    """
+    out: dict[str, list[dict[str, Any]]] = {q: [] for q in queries}
+    total, done = len(items) * len(queries), 0
+    for it in items:
+        for q in queries:
+            done += 1
+            if q == "text" and it.text:
+                res = separator.separate(it.mixture, it.sample_rate, text=it.text)
+            elif q == "audio" and it.ref is not None:
+                res = separator.separate(
+                    it.mixture, it.sample_rate, reference=it.ref, reference_sample_rate=it.ref_sample_rate
+                )
+            else:
+                continue
+            scores = score_mixture(res.target, res.residual, it)
+            out[q].append({"name": it.name, "category": it.category, **scores})
+            if progress is not None:
+                progress(done, total)
+    return out
+
+
+def _means(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    return {m: float(np.mean([r[m] for r in rows])) for m in METRICS} | {"n": len(rows)} if rows else {"n": 0}
+
+
+def summarize(per_query: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Means overall and per category: ``{"overall": {query: means}, "per_category": {cat: {query: means}}}``."""
+    overall = {q: _means(rows) for q, rows in per_query.items()}
+    cats = sorted({r["category"] for rows in per_query.values() for r in rows})
+    per_cat = {c: {q: _means([r for r in rows if r["category"] == c]) for q, rows in per_query.items()} for c in cats}
+    return {"overall": overall, "per_category": per_cat}
+
+
+def _mean_std(values: list[float]) -> dict[str, float]:
+    vals = [v for v in values if v is not None and not math.isnan(v)]
+    if not vals:
+        return {"mean": float("nan"), "std": float("nan"), "runs": 0}
+    return {"mean": float(np.mean(vals)), "std": float(np.std(vals)), "runs": len(vals)}
+
+
+def aggregate_runs(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Mean ± std across runs of each run's overall and per-category means."""
+    queries = sorted({q for r in runs for q in r["overall"]}, key=lambda q: QUERIES.index(q) if q in QUERIES else 9)
+    overall = {
+        q: {m: _mean_std([r["overall"][q].get(m, float("nan")) for r in runs if q in r["overall"]]) for m in METRICS}
+        for q in queries
+    }
+    cats = sorted({c for r in runs for c in r["per_category"]})
+    per_cat = {
+        c: {
+            q: {
+                m: _mean_std([r["per_category"][c][q].get(m, float("nan")) for r in runs if c in r["per_category"]])
+                for m in METRICS
+            }
+            for q in queries
+        }
+        for c in cats
+    }
+    return {"overall": overall, "per_category": per_cat}
+
+
+def evaluate(
+    separators: Sequence[tuple[str, Any]],
+    items: Sequence[EvalMixture],
+    *,
+    queries: Sequence[str] = QUERIES,
+    irm: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, Any]:
+    """The full report: per-run summaries, mean ± std across runs, the IRM bound and the baseline.
+
+    ``separators`` are ``(name, separator)`` pairs (checkpoints or seeds of one recipe).
+    """
+    if not separators:
+        raise SfcliError("no model to evaluate")
+    for q in queries:
+        if q not in QUERIES:
+            raise SfcliError(f"unknown query kind {q!r} (text or audio)")
+    runs = []
+    for name, sep in separators:
+        cb = (lambda d, t, _n=name: progress(_n, d, t)) if progress is not None else None
+        per_query = separate_items(sep, items, queries, cb)
+        runs.append({"model": name, **summarize(per_query), "mixtures": per_query})
+    report: dict[str, Any] = {
+        "n_mixtures": len(items),
+        "queries": list(queries),
+        "runs": runs,
+        "aggregate": aggregate_runs(runs),
+        "baseline_si_sdri": 0.0,
+    }
+    if irm:
+        rows = irm_scores(items)
+        cat_rows: dict[str, list[dict[str, float]]] = {}
+        for it, r in zip(items, rows, strict=True):
+            cat_rows.setdefault(it.category, []).append(r)
+        report["irm"] = {"overall": _means(rows), "per_category": {c: _means(v) for c, v in sorted(cat_rows.items())}}
+    report["input_si_sdr"] = float(np.mean([si_sdr_np(it.mixture, it.target) for it in items]))
+    return report
+
+
+def gate_value(report: dict[str, Any]) -> float:
+    """The number ``--min-si-sdri`` compares with: the lowest, over query kinds, of the mean target SI-SDRi."""
+    vals = [v["target_si_sdri"]["mean"] for v in report["aggregate"]["overall"].values() if v["target_si_sdri"]["runs"]]
+    return float(min(vals)) if vals else float("nan")
+
+
+def _fmt(ms: dict[str, float]) -> str:
+    if not ms or ms.get("runs", 0) == 0 or math.isnan(ms["mean"]):
+        return "–"
+    return f"{ms['mean']:.2f} ± {ms['std']:.2f}" if ms["runs"] > 1 else f"{ms['mean']:.2f}"
+
+
+def markdown_table(report: dict[str, Any], per_category: bool = True) -> str:
+    """A Markdown summary: overall table (dB), IRM bound and baseline, then per category."""
+    agg = report["aggregate"]
+    nruns = len(report["runs"])
+    lines = [
+        f"{report['n_mixtures']} mixtures, {nruns} run(s){' (mean ± std across runs)' if nruns > 1 else ''}; "
+        f"input SI-SDR {report['input_si_sdr']:.2f} dB",
+        "",
+        "| query | target SI-SDR | target SI-SDRi | residual SI-SDR | residual SI-SDRi |",
+        "|---|---|---|---|---|",
+    ]
+    for q, ms in agg["overall"].items():
+        lines.append(f"| {q} | " + " | ".join(_fmt(ms[m]) for m in METRICS) + " |")
+    if "irm" in report:
+        irm = report["irm"]["overall"]
+        lines.append(
+            "| oracle IRM (bound) | " + " | ".join(f"{irm[m]:.2f}" if m in irm else "–" for m in METRICS) + " |"
+        )
+    lines.append("| no separation | – | 0.00 | – | 0.00 |")
+    if per_category and agg["per_category"]:
+        qs = list(agg["overall"])
+        lines += ["", "| category | " + " | ".join(f"{q} target SI-SDRi" for q in qs) + " | IRM SI-SDRi |"]
+        lines.append("|---|" + "---|" * (len(qs) + 1))
+        for c, byq in agg["per_category"].items():
+            irm_c = report.get("irm", {}).get("per_category", {}).get(c, {})
+            irm_s = f"{irm_c['target_si_sdri']:.2f}" if "target_si_sdri" in irm_c else "–"
+            lines.append(f"| {c} | " + " | ".join(_fmt(byq[q]["target_si_sdri"]) for q in qs) + f" | {irm_s} |")
+    return "\n".join(lines) + "\n"
+
+
+def json_report(report: dict[str, Any], per_mixture: bool = False) -> str:
+    """The report as JSON (per-mixture rows left out unless ``per_mixture``); NaN becomes null."""
+
+    def clean(x: Any) -> Any:
+        if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
+            return None
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [clean(v) for v in x]
+        return x
+
+    rep = dict(report)
+    if not per_mixture:
+        rep["runs"] = [{k: v for k, v in r.items() if k != "mixtures"} for r in report["runs"]]
+    return json.dumps(clean(rep), indent=2)
+
+
+def generate_manifest(corpus_root: str | Path | None, split: str, n: int, seed: int, out_dir: Path) -> Path:
+    """Write an evaluation set of ``n`` mixtures from a corpus split (``sfcli.data.mixing.write_eval_set``)."""
+    try:
+        from sfcli.data.corpus import Corpus
+        from sfcli.data.mixing import write_eval_set
+    except ImportError as exc:
+        raise SfcliError(f"the corpus modules are not available ({exc})") from exc
+    corpus = Corpus.open(corpus_root) if corpus_root is not None else Corpus.open()
+    result = write_eval_set(corpus, split, n, seed, out_dir)
+    if result is not None and Path(str(result)).is_file():
+        return Path(str(result))
+    found = sorted(Path(out_dir).glob("*.jsonl"))
+    if not found:
+        raise SfcliError(f"write_eval_set wrote no manifest into {out_dir}")
+    return found[0]
+
+
+__all__ = [
+    "METRICS",
+    "QUERIES",
+    "EvalMixture",
+    "aggregate_runs",
+    "evaluate",
+    "gate_value",
+    "generate_manifest",
+    "irm_scores",
+    "json_report",
+    "markdown_table",
+    "read_manifest",
+    "score_mixture",
+    "separate_items",
+    "summarize",
+]

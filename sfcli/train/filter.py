@@ -1,0 +1,775 @@
+"""Training loop behind ``sfcli train-filter``: SoundFilter on corpus mixtures, conditioned by SoundWords.
+
+Recipe (paper §3.3.1):
+
+* every example is a 2 s mixture ``target + gain · background`` (±4 dB) from a mixing dataset
+  (:class:`sfcli.data.mixing.MixtureDataset` on the corpus, or :class:`ToneMixtures` for tests);
+* the conditioning vector is the SoundWords **text** embedding of one of the target's descriptions with
+  probability ``text_rate`` (default 0.3, the paper's Table 1 setting), otherwise the SoundWords **audio**
+  embedding of the dataset's disjoint 2 s conditioning crop of the same clip;
+* loss: ``softplus(30 − SI-SDR)`` of target and of residual, plus the consistency loss
+  ``softplus(30 − SNR(target + residual, mixture))`` (:func:`sfcli.losses.separation_loss`), with the
+  ablation switches ``consistency_loss`` / ``residual_output`` / ``projection``;
+* checkpoint selection with SoundWords in place of VGGish: every ``eval_every`` steps the model separates
+  a fixed validation mixture set; the checkpoint whose target outputs are closest to the true targets in
+  SoundWords audio-embedding (cosine) distance is kept, and validation SI-SDRi is logged beside it.
+
+CPU throughput: SoundWords never trains here. Text embeddings of every description are computed once
+(cached on disk in the run folder, ``text_embeddings.pt``); audio embeddings of conditioning crops are
+computed per batch in a prefetch thread together with data loading, so the next batch is being prepared
+while the network trains on the current one. ``reuse_cond_embeddings = K > 0`` additionally keeps up to
+K conditioning-crop embeddings per clip and reuses them once K are stored (cheaper, but an approximation:
+a reused crop was disjoint from an earlier mixture's target crop, not necessarily from this one).
+
+Determinism and resume: example ``i`` of the run is dataset item ``i`` (the dataset is a pure function of
+its seed and the index); the text/audio choice and description of example ``i`` come from
+``numpy.random.default_rng((seed, i))``. The run is therefore a pure function of the step counter, and
+checkpoints (``checkpoint.pt``, atomic) hold weights, optimizer state, the best validation state and the
+history: running the same command again continues where the last checkpoint left off and ends with the
+same weights as an uninterrupted run.
+
+Several processes (``torchrun --nproc_per_node N --no-python sfcli train-filter ...``): each process takes its
+slice of every global batch and DistributedDataParallel averages gradients (gloo on CPU, nccl on CUDA).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from sfcli.errors import SfcliError
+from sfcli.filter_model import SoundFilter, SoundFilterConfig
+from sfcli.losses import separation_loss, si_sdr
+from sfcli.train.common import (
+    CHECKPOINT_NAME,
+    DistInfo,
+    cleanup_distributed,
+    init_distributed,
+    load_checkpoint,
+    save_checkpoint,
+    set_seed,
+)
+
+SILENCE_RMS = 1e-4  # target crops quieter than this (after normalisation of the mixture) are redrawn
+MAX_REDRAWS = 8
+TARGET_RMS = 0.1  # every example is scaled so that its mixture has this RMS
+
+
+class Embedder(Protocol):
+    """What training needs of SoundWords."""
+
+    def embed_text(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_audio(self, clips: Sequence[np.ndarray], sample_rate: int) -> np.ndarray: ...
+
+
+@dataclass
+class TrainFilterOptions:
+    """Settings of one training run (the model-shaping ones are checked again on resume)."""
+
+    run_dir: Path
+    out: Path | None = None
+    steps: int = 20000
+    batch_size: int = 16
+    lr: float = 1e-3
+    warmup: int = 100
+    grad_clip: float = 5.0
+    seed: int = 0
+    text_rate: float = 0.3
+    consistency_loss: bool = True
+    residual_output: bool = True
+    projection: bool = False
+    eval_every: int = 250
+    checkpoint_every: int = 50
+    valid_size: int = 64
+    reuse_cond_embeddings: int = 0
+    prefetch: bool = True
+    max_seconds: float | None = None
+    sample_rate: int = 16000
+    device: str = "cpu"
+    model_config: SoundFilterConfig = field(default_factory=SoundFilterConfig)
+
+    def effective_model_config(self) -> SoundFilterConfig:
+        """The model config with the ablation switches applied."""
+        cfg = SoundFilterConfig.from_dict(self.model_config.to_dict())
+        cfg.residual_output = self.residual_output
+        cfg.consistency = "projection" if self.projection else "none"
+        return cfg
+
+    @property
+    def use_consistency_loss(self) -> bool:
+        """The soft consistency term only makes sense with two free outputs and no exact projection."""
+        return self.consistency_loss and self.residual_output and not self.projection
+
+
+# ---------------------------------------------------------------------------------------------------
+# Data
+
+
+class ToneMixtures:
+    """A synthetic mixing dataset for tests and smoke runs (same item layout as the corpus's).
+
+    Category ``c`` is a harmonic tone at ``base_freqs[c]`` with a random tremolo; each item mixes a
+    target of one category with a background of another plus a little noise, at ±``gain_db``. Item ``i``
+    is a pure function of ``(seed, i)``.
+    """
+
+    BASE_FREQS = (220.0, 330.0, 495.0, 740.0, 1110.0, 1660.0)
+
+    def __init__(
+        self, seed: int = 0, seconds: float = 0.5, sample_rate: int = 16000, gain_db: float = 4.0, size: int = 10**9
+    ) -> None:
+        self.seed = seed
+        self.n = round(seconds * sample_rate)
+        self.sr = sample_rate
+        self.gain_db = gain_db
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def descriptions(self) -> list[str]:
+        """Every description any item may carry."""
+        return [d for c in range(len(self.BASE_FREQS)) for d in self._descs(c)]
+
+    @staticmethod
+    def _descs(c: int) -> list[str]:
+        return [f"tone number {c}", f"a humming sound {c}"]
+
+    def _tone(self, c: int, rng: np.random.Generator) -> np.ndarray:
+        t = np.arange(self.n) / self.sr
+        f = self.BASE_FREQS[c] * (1 + 0.01 * rng.standard_normal())
+        x = sum(np.sin(2 * np.pi * k * f * t + rng.uniform(0, 6.28)) / k for k in (1, 2, 3))
+        trem = 1 + 0.5 * np.sin(2 * np.pi * rng.uniform(1, 4) * t + rng.uniform(0, 6.28))
+        return (x * trem).astype(np.float32)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        rng = np.random.default_rng((self.seed, int(index)))
+        k = len(self.BASE_FREQS)
+        c = int(rng.integers(k))
+        b = int((c + 1 + rng.integers(k - 1)) % k)
+        target = self._tone(c, rng)
+        background = self._tone(b, rng) + 0.05 * rng.standard_normal(self.n).astype(np.float32)
+        gain = 10 ** (rng.uniform(-self.gain_db, self.gain_db) / 20)
+        background = (background * gain * np.sqrt((target**2).mean() / (background**2).mean())).astype(np.float32)
+        descs = self._descs(c)
+        return {
+            "mixture": target + background,
+            "target": target,
+            "background": background,
+            "cond_audio": self._tone(c, rng),
+            "text": descs[int(rng.integers(len(descs)))],
+            "descriptions": descs,
+            "category": f"tone{c}",
+            "clip_id": f"tone{c}",
+        }
+
+
+def _item(dataset: Any, index: int) -> dict[str, Any]:
+    n = len(dataset) if hasattr(dataset, "__len__") else None
+    return dataset[index % n if n else index]
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
+
+
+def draw_example(dataset: Any, index: int) -> dict[str, Any]:
+    """Item ``index`` with RMS-normalised audio; near-silent targets or backgrounds are redrawn.
+
+    Redraws go to deterministic other indices, so the result stays a pure function of ``index``.
+    """
+    for attempt in range(MAX_REDRAWS + 1):
+        j = index if attempt == 0 else index + attempt * 1_000_003
+        item = dict(_item(dataset, j))
+        mix = np.asarray(item["mixture"], dtype=np.float32).reshape(-1)
+        tgt = np.asarray(item["target"], dtype=np.float32).reshape(-1)
+        bg = np.asarray(item["background"], dtype=np.float32).reshape(-1)
+        scale = TARGET_RMS / max(_rms(mix), 1e-12)
+        ok = _rms(tgt) * scale > SILENCE_RMS and _rms(bg) * scale > SILENCE_RMS and np.isfinite(mix).all()
+        if ok or attempt == MAX_REDRAWS:
+            item["mixture"], item["target"], item["background"] = mix * scale, tgt * scale, bg * scale
+            item["cond_audio"] = np.asarray(item["cond_audio"], dtype=np.float32).reshape(-1)
+            return item
+    raise AssertionError("unreachable")
+
+
+def item_descriptions(item: dict[str, Any]) -> list[str]:
+    """The target's descriptions: ``descriptions`` when the item has them, else its ``text``."""
+    descs = item.get("descriptions") or item.get("text") or []
+    if isinstance(descs, str):
+        descs = [descs]
+    descs = [d.strip() for d in descs if isinstance(d, str) and d.strip()]
+    if not descs and item.get("category"):
+        descs = [str(item["category"]).replace("_", " ")]
+    return descs
+
+
+class ConditioningCache:
+    """SoundWords embeddings for training: every text once, conditioning crops per batch.
+
+    ``texts`` are embedded in one batch at start (and stored in ``path`` when given, keyed by a
+    fingerprint of the words model); unseen texts are embedded when first met.
+    """
+
+    def __init__(
+        self,
+        words: Embedder,
+        sample_rate: int,
+        *,
+        path: Path | None = None,
+        fingerprint: str = "",
+        reuse_per_clip: int = 0,
+    ) -> None:
+        self.words = words
+        self.sr = sample_rate
+        self.path = path
+        self.fingerprint = fingerprint
+        self.text: dict[str, np.ndarray] = {}
+        self.reuse = reuse_per_clip
+        self.audio_pool: dict[str, list[np.ndarray]] = {}
+        self.audio_computed = 0
+        self.audio_reused = 0
+        if path is not None:
+            blob = load_checkpoint(path) or {}
+            if blob.get("fingerprint") == fingerprint:
+                self.text.update(blob.get("text", {}))
+
+    def add_texts(self, texts: Sequence[str], save: bool = True) -> None:
+        """Embed the texts not cached yet (in batches of 256)."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self.text))
+        for i in range(0, len(missing), 256):
+            chunk = missing[i : i + 256]
+            for t, e in zip(chunk, np.asarray(self.words.embed_text(chunk), dtype=np.float32), strict=True):
+                self.text[t] = e
+        if missing and save and self.path is not None:
+            save_checkpoint(self.path, {"fingerprint": self.fingerprint, "text": self.text})
+
+    def conditioning(
+        self, items: Sequence[dict[str, Any]], use_text: Sequence[bool], picks: Sequence[float]
+    ) -> np.ndarray:
+        """``(B, D)`` conditioning vectors: text embedding of description ``picks[i]`` or audio embedding."""
+        out: list[np.ndarray | None] = [None] * len(items)
+        need_text = []
+        audio_idx = []
+        for i, (item, t, p) in enumerate(zip(items, use_text, picks, strict=True)):
+            descs = item_descriptions(item)
+            if t and descs:
+                d = descs[min(int(p * len(descs)), len(descs) - 1)]
+                need_text.append((i, d))
+            else:
+                key = str(item.get("clip_id", ""))
+                pool = self.audio_pool.get(key, [])
+                if self.reuse and key and len(pool) >= self.reuse:
+                    out[i] = pool[min(int(p * len(pool)), len(pool) - 1)]
+                    self.audio_reused += 1
+                else:
+                    audio_idx.append(i)
+        if need_text:
+            self.add_texts([d for _, d in need_text], save=False)
+            for i, d in need_text:
+                out[i] = self.text[d]
+        if audio_idx:
+            embs = np.asarray(self.words.embed_audio([items[i]["cond_audio"] for i in audio_idx], self.sr), np.float32)
+            self.audio_computed += len(audio_idx)
+            for i, e in zip(audio_idx, embs, strict=True):
+                out[i] = e
+                if self.reuse:
+                    key = str(items[i].get("clip_id", ""))
+                    if key:
+                        self.audio_pool.setdefault(key, []).append(e)
+        return np.stack(out).astype(np.float32)  # type: ignore[arg-type]
+
+
+@dataclass
+class Batch:
+    """Tensors of one (local) batch."""
+
+    mixture: torch.Tensor
+    target: torch.Tensor
+    background: torch.Tensor
+    cond: torch.Tensor
+    text_fraction: float
+
+
+def example_choices(seed: int, index: int, text_rate: float) -> tuple[bool, float]:
+    """For global example ``index``: (condition on text?, which description as a fraction in [0, 1))."""
+    rng = np.random.default_rng((seed, 7, int(index)))
+    return bool(rng.random() < text_rate), float(rng.random())
+
+
+def make_batch(dataset: Any, cache: ConditioningCache, indices: Sequence[int], seed: int, text_rate: float) -> Batch:
+    """Load the examples ``indices`` and their conditioning vectors into a :class:`Batch`."""
+    items = [draw_example(dataset, i) for i in indices]
+    n = min(int(np.asarray(it["mixture"]).shape[-1]) for it in items)
+    choices = [example_choices(seed, i, text_rate) for i in indices]
+    cond = cache.conditioning(items, [c[0] for c in choices], [c[1] for c in choices])
+
+    def stack(key: str) -> torch.Tensor:
+        return torch.from_numpy(np.stack([it[key][:n] for it in items])).unsqueeze(1)
+
+    return Batch(
+        stack("mixture"),
+        stack("target"),
+        stack("background"),
+        torch.from_numpy(cond),
+        float(np.mean([c[0] for c in choices])),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Validation and checkpoint selection
+
+
+@dataclass
+class ValidationSet:
+    """A fixed set of validation mixtures with their conditioning and the targets' embeddings."""
+
+    mixture: torch.Tensor
+    target: torch.Tensor
+    background: torch.Tensor
+    cond: torch.Tensor
+    target_emb: np.ndarray
+    input_si_sdr: torch.Tensor
+
+
+def build_validation(
+    dataset: Any, cache: ConditioningCache, size: int, seed: int, text_rate: float
+) -> ValidationSet | None:
+    """Items ``0..size-1`` of the validation dataset, queries drawn with the training text rate."""
+    if dataset is None or size <= 0:
+        return None
+    b = make_batch(dataset, cache, list(range(size)), seed + 1_000_000, text_rate)
+    emb = np.asarray(cache.words.embed_audio([t.numpy() for t in b.target[:, 0]], cache.sr), np.float32)
+    return ValidationSet(b.mixture, b.target, b.background, b.cond, emb, si_sdr(b.mixture, b.target))
+
+
+@torch.no_grad()
+def validate(
+    model: SoundFilter, val: ValidationSet, words: Embedder, sr: int, device: torch.device
+) -> dict[str, float]:
+    """Separate the validation set; SoundWords embedding distance of the target outputs and SI-SDRi.
+
+    Outputs are mixture-consistency projected, as :class:`sfcli.api.Separator` always does at inference,
+    so the selected checkpoint is the best one as it will be used; ``si_sdri_unprojected`` scores the
+    raw target output (what the paper recipe trains).
+    """
+    was = model.training
+    model.eval()
+    try:
+        outs, ress, raws = [], [], []
+        for i in range(0, val.mixture.shape[0], 16):
+            mix, cond = val.mixture[i : i + 16].to(device), val.cond[i : i + 16].to(device)
+            t, r = model(mix, cond, project=True)
+            outs.append(t.cpu())
+            ress.append(r.cpu())
+            raws.append(model(mix, cond, project=False)[0].cpu())
+        target, residual, raw = torch.cat(outs), torch.cat(ress), torch.cat(raws)
+    finally:
+        model.train(was)
+    emb = np.asarray(words.embed_audio([x.numpy() for x in target[:, 0]], sr), np.float32)
+    cos = np.sum(emb * val.target_emb, axis=1) / (
+        np.linalg.norm(emb, axis=1) * np.linalg.norm(val.target_emb, axis=1) + 1e-12
+    )
+    sdri = si_sdr(target, val.target) - val.input_si_sdr
+    res_sdri = si_sdr(residual, val.background) - si_sdr(val.mixture, val.background)
+    return {
+        "embedding_distance": float(np.mean(1.0 - cos)),
+        "si_sdri": float(sdri.mean()),
+        "residual_si_sdri": float(res_sdri.mean()),
+        "si_sdri_unprojected": float((si_sdr(raw, val.target) - val.input_si_sdr).mean()),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# Progress
+
+
+class _Reporter:
+    """Rich progress on a TTY (main process only); one plain line per validation otherwise."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.enabled = enabled
+        self.progress: Any = None
+        self.info = ""
+        self.val = ""
+        if enabled and sys.stderr.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(
+                TextColumn("[bold]train-filter[/]"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[info]}"),
+            )
+            self.progress.start()
+            self.task = self.progress.add_task("train", total=total, info="")
+
+    def note(self, text: str) -> None:
+        if not self.enabled:
+            return
+        if self.progress is not None:
+            self.progress.console.print(text, markup=False)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+    def step(self, step: int, loss: float, sdri: float, eps: float) -> None:
+        self.info = f"loss {loss:.2f}  SI-SDRi {sdri:+.2f} dB  {eps:.1f} ex/s"
+        if self.progress is not None:
+            self.progress.update(self.task, completed=step, info=self.info + self.val)
+
+    def validation(self, step: int, metrics: dict[str, float], best: bool) -> None:
+        self.val = (
+            f"  val dist {metrics['embedding_distance']:.4f} SI-SDRi {metrics['si_sdri']:+.2f} dB{' *' if best else ''}"
+        )
+        if self.progress is not None:
+            self.progress.update(self.task, info=self.info + self.val)
+        else:
+            self.note(f"step {step}  {self.info}{self.val}")
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Training
+
+
+def _lr_at(step: int, opts: TrainFilterOptions) -> float:
+    return opts.lr * min(1.0, (step + 1) / max(1, opts.warmup))
+
+
+def _state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def words_fingerprint(words: Any) -> str:
+    """A short hash of the SoundWords weights (text-embedding caches are only reused for the same model)."""
+    h = hashlib.sha1()
+    if isinstance(words, nn.Module):
+        for k, v in sorted(words.state_dict().items()):
+            h.update(k.encode())
+            h.update(v.detach().cpu().float().numpy().tobytes())
+        cfg = getattr(words, "config", None)
+        if cfg is not None and hasattr(cfg, "to_dict"):
+            h.update(json.dumps(cfg.to_dict(), sort_keys=True, default=str).encode())
+    else:
+        h.update(repr(type(words)).encode())
+    return h.hexdigest()[:16]
+
+
+def train_filter(
+    opts: TrainFilterOptions,
+    train_data: Any,
+    valid_data: Any,
+    words: Embedder,
+    *,
+    descriptions: Sequence[str] = (),
+    progress: bool = True,
+    stop_after: int | None = None,
+) -> dict[str, Any]:
+    """Train (or continue training) a SoundFilter; returns a summary dict.
+
+    ``train_data`` / ``valid_data`` are mixing datasets (indexable by example number, items as described
+    in :mod:`sfcli.train.filter`); ``words`` embeds text and audio; ``descriptions`` are embedded up front.
+    ``stop_after`` ends this call after that many steps (tests use it to simulate an interruption).
+    """
+    from sfcli.pretrained import resolve_device
+
+    if not 0.0 <= opts.text_rate <= 1.0:
+        raise SfcliError(f"the training text rate must be in [0, 1], not {opts.text_rate}")
+    if opts.batch_size < 1 or opts.steps < 1:
+        raise SfcliError("steps and batch size must be positive")
+    device = resolve_device(opts.device)
+    info = init_distributed(device)
+    if info.enabled and device.type == "cuda":
+        device = torch.device("cuda", info.local_rank)
+        torch.cuda.set_device(device)
+    run_dir = Path(opts.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    reporter = _Reporter(opts.steps, progress and info.is_main)
+    try:
+        return _train(opts, train_data, valid_data, words, descriptions, device, info, run_dir, reporter, stop_after)
+    finally:
+        reporter.close()
+        cleanup_distributed()
+
+
+def _train(
+    opts: TrainFilterOptions,
+    train_data: Any,
+    valid_data: Any,
+    words: Embedder,
+    descriptions: Sequence[str],
+    device: torch.device,
+    info: DistInfo,
+    run_dir: Path,
+    reporter: _Reporter,
+    stop_after: int | None,
+) -> dict[str, Any]:
+    cfg = opts.effective_model_config()
+    set_seed(opts.seed)
+    model = SoundFilter(cfg).to(device)
+    model.train()
+    optim = torch.optim.Adam(model.parameters(), lr=opts.lr)
+
+    fp = words_fingerprint(words)
+    t0 = time.monotonic()
+    text_path = run_dir / "text_embeddings.pt"
+
+    def make_cache() -> ConditioningCache:
+        return ConditioningCache(
+            words, opts.sample_rate, path=text_path, fingerprint=fp, reuse_per_clip=opts.reuse_cond_embeddings
+        )
+
+    # The main process embeds every description once and stores them; the others then read that file.
+    if info.is_main:
+        cache = make_cache()
+        if descriptions:
+            reporter.note(f"embedding {len(set(descriptions))} descriptions with SoundWords")
+            cache.add_texts(list(descriptions))
+    if info.enabled:
+        torch.distributed.barrier()
+    if not info.is_main:
+        cache = make_cache()
+        cache.add_texts(list(descriptions), save=False)
+    val = build_validation(valid_data, cache, opts.valid_size, opts.seed, opts.text_rate) if info.is_main else None
+    setup_seconds = time.monotonic() - t0
+
+    ckpt_path = run_dir / CHECKPOINT_NAME
+    state = load_checkpoint(ckpt_path)
+    step, train_seconds, examples = 0, 0.0, 0
+    best: dict[str, Any] = {"distance": math.inf, "step": -1, "metrics": {}, "state": None}
+    history: list[dict[str, Any]] = []
+    if state is not None:
+        if state.get("model_config") != cfg.to_dict():
+            raise SfcliError(
+                f"{ckpt_path} was written for a different model or ablation setting; "
+                "use another --run-dir or the same options"
+            )
+        model.load_state_dict(state["model"])
+        optim.load_state_dict(state["optimizer"])
+        step, best, history = state["step"], state["best"], state["history"]
+        train_seconds, examples = state.get("train_seconds", 0.0), state.get("examples", 0)
+        reporter.note(f"resuming {run_dir} at step {step}")
+
+    ddp: nn.Module = model
+    if info.enabled:
+        from torch.nn.parallel import DistributedDataParallel
+
+        ddp = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    global_batch = opts.batch_size
+    local = global_batch // info.world_size
+    if local < 1 or local * info.world_size != global_batch:
+        raise SfcliError(f"batch size {global_batch} must be a multiple of the {info.world_size} processes")
+
+    def indices_of(s: int) -> list[int]:
+        base = s * global_batch + info.rank * local
+        return list(range(base, base + local))
+
+    def save() -> None:
+        if info.is_main:
+            save_checkpoint(
+                ckpt_path,
+                {
+                    "step": step,
+                    "model": _state(model),
+                    "optimizer": optim.state_dict(),
+                    "best": best,
+                    "history": history,
+                    "model_config": cfg.to_dict(),
+                    "options": {k: str(v) for k, v in asdict(opts).items()},
+                    "train_seconds": train_seconds,
+                    "examples": examples,
+                },
+            )
+
+    pool = ThreadPoolExecutor(max_workers=1) if opts.prefetch else None
+    pending: Future[Batch] | None = None
+    done_here = 0
+    last: dict[str, float] = {}
+    ema_sdri: float | None = None
+    t_mark, ex_mark = time.monotonic(), 0
+    eps_rate = 0.0
+    try:
+        call_start = time.monotonic()
+        saved_step = step
+        while step < opts.steps and (stop_after is None or done_here < stop_after):
+            if opts.max_seconds is not None:
+                stop = torch.tensor(float(time.monotonic() - call_start > opts.max_seconds), device=device)
+                if info.enabled:
+                    torch.distributed.all_reduce(stop)  # every process stops at the same step
+                if stop.item() > 0:
+                    reporter.note(f"time budget of {opts.max_seconds:.0f} s spent; stopping at step {step}")
+                    break
+            t_step = time.monotonic()
+            if pool is None:
+                batch = make_batch(train_data, cache, indices_of(step), opts.seed, opts.text_rate)
+            else:
+                if pending is None:
+                    pending = pool.submit(make_batch, train_data, cache, indices_of(step), opts.seed, opts.text_rate)
+                batch = pending.result()
+                more = step + 1 < opts.steps and (stop_after is None or done_here + 1 < stop_after)
+                pending = (
+                    pool.submit(make_batch, train_data, cache, indices_of(step + 1), opts.seed, opts.text_rate)
+                    if more
+                    else None
+                )
+            for g in optim.param_groups:
+                g["lr"] = _lr_at(step, opts)
+            mix = batch.mixture.to(device)
+            tgt_est, res_est = ddp(mix, batch.cond.to(device))
+            parts = separation_loss(
+                tgt_est,
+                res_est,
+                batch.target.to(device),
+                batch.background.to(device),
+                mix,
+                residual_output=opts.residual_output,
+                consistency_loss=opts.use_consistency_loss,
+            )
+            if not torch.isfinite(parts.total):
+                raise SfcliError(f"the loss became {float(parts.total)} at step {step + 1}; lower --lr")
+            optim.zero_grad(set_to_none=True)
+            parts.total.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), opts.grad_clip)
+            optim.step()
+            step += 1
+            done_here += 1
+            examples += global_batch
+            train_seconds += time.monotonic() - t_step
+            last = parts.as_dict()
+            sdri = float((parts.target_si_sdr.cpu() - si_sdr(batch.mixture, batch.target)).mean())
+            ema_sdri = sdri if ema_sdri is None else 0.95 * ema_sdri + 0.05 * sdri
+            last["si_sdri"] = sdri
+            ex_mark += global_batch
+            now = time.monotonic()
+            if now - t_mark > 0:
+                eps_rate = ex_mark / (now - t_mark)
+            if now - t_mark > 10:
+                t_mark, ex_mark = now, 0
+            reporter.step(step, last["total"], ema_sdri, eps_rate)
+
+            if step % opts.eval_every == 0 or step == opts.steps:
+                if info.is_main and val is not None:
+                    metrics = validate(model, val, words, opts.sample_rate, device)
+                    is_best = metrics["embedding_distance"] < best["distance"]
+                    if is_best:
+                        best = {"distance": metrics["embedding_distance"], "step": step, "metrics": metrics}
+                        best["state"] = _state(model)
+                    history.append(
+                        {"step": step, "loss": last["total"], "train_si_sdri": ema_sdri, **metrics, "best": is_best}
+                    )
+                    reporter.validation(step, metrics, is_best)
+            if step % opts.checkpoint_every == 0 or step == opts.steps:
+                save()
+                saved_step = step
+        if step != saved_step:
+            save()
+    finally:
+        if pending is not None:
+            pending.cancel()
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    finished = step >= opts.steps
+    summary: dict[str, Any] = {
+        "step": step,
+        "finished": finished,
+        "loss": last.get("total", float("nan")),
+        "loss_parts": last,
+        "train_si_sdri_ema": ema_sdri,
+        "global_batch": global_batch,
+        "processes": info.world_size,
+        "examples": examples,
+        "train_seconds": round(train_seconds, 1),
+        "examples_per_second": round(examples / train_seconds, 2) if train_seconds > 0 else None,
+        "setup_seconds": round(setup_seconds, 1),
+        "best_step": best["step"],
+        "best_valid": best["metrics"],
+        "text_rate": opts.text_rate,
+        "audio_embeddings_computed": cache.audio_computed,
+        "audio_embeddings_reused": cache.audio_reused,
+        "parameters": model.num_parameters(),
+    }
+    if finished and info.is_main:
+        final = SoundFilter(cfg)
+        final.load_state_dict(best["state"] if best.get("state") is not None else _state(model))
+        if opts.out is not None:
+            final.save_pretrained(opts.out, half=False)
+            summary["model"] = str(opts.out)
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    return summary
+
+
+def _mixture_datasets(corpus: Any, seed: int, crop_seconds: float, gain_db: float) -> tuple[Any, Any, list[str]]:
+    from sfcli.data.mixing import MixtureDataset
+
+    # Every index gives a fresh mixture; a length of 2**62 keeps example numbers from wrapping around.
+    train = MixtureDataset(corpus, "train", seed, crop_seconds=crop_seconds, gain_db=gain_db, length=2**62)
+    valid = None
+    for name in ("valid", "test"):
+        try:
+            valid = MixtureDataset(corpus, name, seed + 1, crop_seconds=crop_seconds, gain_db=gain_db)
+            break
+        except SfcliError:  # the split is empty or has a single category
+            continue
+    descs = [d for d in corpus.descriptions() if isinstance(d, str) and d.strip()]
+    return train, valid, descs
+
+
+def manifest_datasets(
+    manifests: Sequence[str | Path], seed: int, crop_seconds: float = 2.0, gain_db: float = 4.0
+) -> tuple[Any, Any, list[str]]:
+    """Like :func:`corpus_datasets` for user manifests (Clotho, AudioCaps, FSD50K, ESC-50 or JSONL).
+
+    The clips become an in-memory corpus (:meth:`sfcli.data.corpus.Corpus.from_records`); validation
+    mixtures come from the ``valid`` split, else ``test``, else there is no validation set.
+    """
+    from sfcli.data.corpus import Corpus
+    from sfcli.data.manifests import read_manifest
+
+    records = [r for m in manifests for r in read_manifest(m)]
+    if not records:
+        raise SfcliError("the manifests hold no usable clips")
+    return _mixture_datasets(Corpus.from_records(records), seed, crop_seconds, gain_db)
+
+
+def corpus_datasets(
+    root: str | Path | None, seed: int, crop_seconds: float = 2.0, gain_db: float = 4.0
+) -> tuple[Any, Any, list[str]]:
+    """Training and validation :class:`~sfcli.data.mixing.MixtureDataset` of the corpus + all descriptions."""
+    from sfcli.data.corpus import Corpus
+
+    corpus = Corpus.open(root) if root is not None else Corpus.open()
+    return _mixture_datasets(corpus, seed, crop_seconds, gain_db)
+
+
+__all__ = [
+    "ConditioningCache",
+    "ToneMixtures",
+    "TrainFilterOptions",
+    "build_validation",
+    "corpus_datasets",
+    "draw_example",
+    "example_choices",
+    "make_batch",
+    "manifest_datasets",
+    "train_filter",
+    "validate",
+]

@@ -1,0 +1,166 @@
+"""Evaluate a SoundWords model: cross-modal retrieval and zero-shot classification.
+
+Metrics (all fractions in ``[0, 1]``):
+
+* ``t2a_R@k`` — text→audio recall: a text query is a hit when one of its paired clips is among the
+  ``k`` nearest clips. With the **Clotho protocol** (every record carries exactly 5 captions, as in
+  Clotho and in the paper's §4.1) each (clip, caption) pair is one query with its own clip as the only
+  relevant item. Otherwise every distinct description is one query and every clip that carries it is
+  relevant (so duplicated descriptions of a category are not counted as misses).
+* ``a2t_R@k`` — audio→text recall: a clip is a hit when one of its descriptions is among the ``k``
+  nearest distinct descriptions.
+* ``t2a_category_R@k`` — text→audio where any clip of the query's category counts (records with a
+  category only).
+* ``zeroshot_top1`` / ``zeroshot_top5`` — each clip is classified among the categories present in the
+  records by the similarity of its embedding to the text embedding of the category name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+KS = (1, 5, 10)
+
+
+@dataclass
+class EvalRecord:
+    """What evaluation needs of one clip: its descriptions and (optionally) its category."""
+
+    descriptions: list[str]
+    category: str | None = None
+
+
+def as_eval_record(record: Any) -> EvalRecord:
+    """Read ``descriptions`` / ``captions`` / ``text`` and ``category`` / ``label`` from an object or dict."""
+
+    def get(name: str) -> Any:
+        if isinstance(record, dict):
+            return record.get(name)
+        return getattr(record, name, None)
+
+    descs = get("descriptions") or get("captions") or get("text")
+    if isinstance(descs, str):
+        descs = [descs]
+    descs = [d.strip() for d in (descs or []) if isinstance(d, str) and d.strip()]
+    category = get("category") or get("label")
+    return EvalRecord(descriptions=descs, category=str(category) if category else None)
+
+
+def category_prompt(category: str, template: str = "{}") -> str:
+    """The text used for a category in zero-shot classification ("dog_bark" → "dog bark").
+
+    ``template`` wraps the cleaned name, e.g. ``"the sound of {}"``.
+    """
+    return template.format(category.replace("_", " ").replace("-", " ").strip())
+
+
+def _recall_at(ranks: np.ndarray, k: int) -> float:
+    return float((ranks < k).mean()) if ranks.size else float("nan")
+
+
+def _best_rank(sim: np.ndarray, relevant: list[np.ndarray]) -> np.ndarray:
+    """For each query row, the 0-based rank of its best-ranked relevant item."""
+    order = np.argsort(-sim, axis=1, kind="stable")
+    ranks = np.empty(sim.shape[0], dtype=np.int64)
+    for i, rel in enumerate(relevant):
+        pos = np.flatnonzero(np.isin(order[i], rel))
+        ranks[i] = pos[0] if pos.size else sim.shape[1]
+    return ranks
+
+
+def evaluate_embeddings(
+    audio_emb: np.ndarray,
+    records: Sequence[EvalRecord],
+    text_embed: Callable[[list[str]], np.ndarray],
+    *,
+    ks: Sequence[int] = KS,
+    template: str = "{}",
+) -> dict[str, Any]:
+    """All metrics from clip embeddings ``(N, D)`` (unit rows) and a text-embedding function.
+
+    ``template`` formats category names into zero-shot prompts (see :func:`category_prompt`).
+    """
+    records = list(records)
+    if len(records) != audio_emb.shape[0]:
+        raise ValueError("one audio embedding per record is needed")
+    keep = [i for i, r in enumerate(records) if r.descriptions]
+    audio = audio_emb[keep]
+    recs = [records[i] for i in keep]
+    out: dict[str, Any] = {"n_clips": len(recs)}
+    if not recs:
+        return out
+    clotho = all(len(r.descriptions) == 5 for r in recs)
+    texts = list(dict.fromkeys(d for r in recs for d in r.descriptions))
+    index = {t: j for j, t in enumerate(texts)}
+    temb = text_embed(texts)
+
+    if clotho:
+        q_rows = [index[d] for r in recs for d in r.descriptions]
+        q_rel = [np.array([i]) for i, r in enumerate(recs) for _ in r.descriptions]
+        out["protocol"] = "clotho"
+    else:
+        owners: dict[str, list[int]] = {}
+        for i, r in enumerate(recs):
+            for d in dict.fromkeys(r.descriptions):
+                owners.setdefault(d, []).append(i)
+        q_rows = list(range(len(texts)))
+        q_rel = [np.array(owners[t]) for t in texts]
+        out["protocol"] = "pairs"
+    sim_ta = temb[q_rows] @ audio.T
+    ranks = _best_rank(sim_ta, q_rel)
+    out["n_text_queries"] = len(q_rows)
+    for k in ks:
+        out[f"t2a_R@{k}"] = _recall_at(ranks, k)
+
+    sim_at = audio @ temb.T
+    a_rel = [np.array([index[d] for d in r.descriptions]) for r in recs]
+    ranks = _best_rank(sim_at, a_rel)
+    out["n_texts"] = len(texts)
+    for k in ks:
+        out[f"a2t_R@{k}"] = _recall_at(ranks, k)
+
+    if all(r.category for r in recs):
+        cats = sorted({r.category for r in recs if r.category})
+        cat_of = np.array([cats.index(r.category) for r in recs])  # type: ignore[arg-type]
+        out["n_categories"] = len(cats)
+        # Text→audio at category level: each distinct description, any clip of its category relevant.
+        text_cat: dict[str, int] = {}
+        for r, c in zip(recs, cat_of, strict=True):
+            for d in r.descriptions:
+                text_cat.setdefault(d, int(c))
+        rel = [np.flatnonzero(cat_of == text_cat[t]) for t in texts]
+        ranks = _best_rank(temb @ audio.T, rel)
+        for k in ks:
+            out[f"t2a_category_R@{k}"] = _recall_at(ranks, k)
+        cemb = text_embed([category_prompt(c, template) for c in cats])
+        sim = audio @ cemb.T
+        order = np.argsort(-sim, axis=1, kind="stable")
+        rank = np.argmax(order == cat_of[:, None], axis=1)
+        out["zeroshot_top1"] = float((rank < 1).mean())
+        out["zeroshot_top5"] = float((rank < 5).mean())
+    return out
+
+
+def evaluate_words(
+    model: Any,
+    records: Sequence[Any],
+    audio_fn: Callable[[Any], tuple[np.ndarray, int]],
+    *,
+    ks: Sequence[int] = KS,
+    batch: int = 16,
+    template: str = "{}",
+) -> dict[str, Any]:
+    """Embed every record's audio (``audio_fn(record) -> (clip, sample_rate)``) and its texts with
+    ``model`` (a :class:`sfcli.words.SoundWords`) and return :func:`evaluate_embeddings`' dict."""
+    recs = list(records)
+    embs = []
+    for i in range(0, len(recs), batch):
+        chunk = [audio_fn(r) for r in recs[i : i + batch]]
+        for clip, sr in chunk:
+            embs.append(model.embed_audio([np.asarray(clip)], sr))
+    audio = np.concatenate(embs) if embs else np.zeros((0, model.config.embed_dim), dtype=np.float32)
+    return evaluate_embeddings(audio, [as_eval_record(r) for r in recs], model.embed_text, ks=ks, template=template)

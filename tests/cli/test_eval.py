@@ -1,0 +1,120 @@
+"""`sfcli eval`: default separation command, JSON fields, mean ± std over models, the CI gate, words."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+
+def _manifest(folder: Path, n: int = 3) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    sr = 16000
+    t = np.arange(sr // 2) / sr
+    rows = []
+    for i in range(n):
+        rng = np.random.default_rng(i)
+        tgt = (0.3 * np.sin(2 * np.pi * (300 + 200 * i) * t)).astype(np.float32)
+        bg = (0.1 * rng.standard_normal(t.size)).astype(np.float32)
+        for kind, x in (("mix", tgt + bg), ("tgt", tgt), ("bg", bg), ("ref", tgt[::-1].copy())):
+            sf.write(folder / f"{kind}{i}.wav", x, sr, subtype="FLOAT")
+        rows.append(
+            {
+                "mixture": f"mix{i}.wav",
+                "target": f"tgt{i}.wav",
+                "background": f"bg{i}.wav",
+                "text": "a tone",
+                "ref": f"ref{i}.wav",
+                "category": f"c{i % 2}",
+            }
+        )
+    path = folder / "eval.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_eval_json_fields_and_default_command(cli, tiny_models: Path, tmp_path: Path) -> None:
+    m = _manifest(tmp_path / "d")
+    r = cli("eval", m, "--models", tiny_models, "--json", "--markdown", tmp_path / "r.md")
+    assert r.code == 0, r.err
+    rep = json.loads(r.out)
+    assert rep["n_mixtures"] == 3 and rep["queries"] == ["text", "audio"]
+    for q in ("text", "audio"):
+        assert rep["aggregate"]["overall"][q]["target_si_sdri"]["runs"] == 1
+        assert "residual_si_sdri" in rep["aggregate"]["overall"][q]
+    assert set(rep["aggregate"]["per_category"]) == {"c0", "c1"}
+    assert rep["irm"]["overall"]["target_si_sdri"] > 0
+    assert "oracle IRM" in (tmp_path / "r.md").read_text()
+    # The explicit sub-command gives the same numbers.
+    r2 = cli("eval", "separation", m, "--models", tiny_models, "--json")
+    assert json.loads(r2.out)["aggregate"] == rep["aggregate"]
+
+
+def test_several_filters_give_mean_and_std(cli, tiny_models: Path, tmp_path: Path) -> None:
+    m = _manifest(tmp_path / "d", n=2)
+    other = tmp_path / "f2"
+    shutil.copytree(tiny_models / "soundfilter", other)
+    from sfcli.filter_model import SoundFilter
+
+    f = SoundFilter.from_pretrained(other)
+    import torch
+
+    with torch.no_grad():
+        for p in f.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    f.save_pretrained(other, half=False)
+    r = cli(
+        "eval",
+        m,
+        "--filter",
+        tiny_models / "soundfilter",
+        "--filter",
+        other,
+        "--words",
+        tiny_models,
+        "--query",
+        "text",
+        "--json",
+        "--no-irm",
+    )
+    assert r.code == 0, r.err
+    rep = json.loads(r.out)
+    ms = rep["aggregate"]["overall"]["text"]["target_si_sdri"]
+    assert ms["runs"] == 2 and ms["std"] > 0 and len(rep["runs"]) == 2
+
+
+def test_min_si_sdri_gate_sets_the_exit_code(cli, tiny_models: Path, tmp_path: Path) -> None:
+    m = _manifest(tmp_path / "d", n=2)
+    low = cli("eval", m, "--models", tiny_models, "--no-irm", "--min-si-sdri", "-100")
+    assert low.code == 0, low.err
+    assert "| text |" in low.out
+    high = cli("eval", m, "--models", tiny_models, "--no-irm", "--min-si-sdri", "100")
+    assert high.code == 3
+    assert "below --min-si-sdri 100" in high.err and len(high.err.strip().splitlines()) == 1
+
+
+def test_bad_input_is_one_line_and_exit_1(cli, tiny_models: Path, tmp_path: Path) -> None:
+    r = cli("eval", tmp_path / "missing.jsonl", "--models", tiny_models)
+    assert r.code == 1 and "no such manifest" in r.err and len(r.err.strip().splitlines()) == 1
+    r = cli("eval", "--models", tiny_models)
+    assert r.code == 1 and "manifest" in r.err
+    r = cli("eval", _manifest(tmp_path / "d", 1), "--models", tiny_models, "--query", "video")
+    assert r.code == 1 and "--query" in r.err
+
+
+def test_eval_words_on_a_manifest(cli, tiny_models: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "w"
+    folder.mkdir()
+    rows = []
+    for i in range(4):
+        t = np.arange(8000) / 16000
+        sf.write(folder / f"a{i}.wav", (0.3 * np.sin(2 * np.pi * (200 + 300 * i) * t)).astype(np.float32), 16000)
+        rows.append({"audio": f"a{i}.wav", "text": f"tone {i}", "category": f"k{i % 2}"})
+    (folder / "w.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    r = cli("eval", "words", folder / "w.jsonl", "--words", tiny_models, "--json")
+    assert r.code == 0, r.err
+    rep = json.loads(r.out)
+    assert rep["n_clips"] == 4 and "t2a_R@1" in rep and "zeroshot_top1" in rep

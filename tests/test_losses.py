@@ -1,0 +1,97 @@
+"""losses: SI-SDR / SNR against a plain numpy reference, the soft dB loss, the ablation switches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from sfcli.losses import separation_loss, si_sdr, snr, soft_db_loss
+
+
+def _np_si_sdr(est: np.ndarray, ref: np.ndarray) -> float:
+    est = est - est.mean()
+    ref = ref - ref.mean()
+    proj = (est @ ref) / (ref @ ref) * ref
+    return 10 * np.log10((proj @ proj) / ((est - proj) @ (est - proj)))
+
+
+def test_si_sdr_matches_numpy_reference_and_is_scale_invariant() -> None:
+    rng = np.random.default_rng(0)
+    ref = rng.standard_normal((4, 2000))
+    est = ref + rng.uniform(0.1, 2.0, (4, 1)) * rng.standard_normal((4, 2000))
+    got = si_sdr(torch.from_numpy(est), torch.from_numpy(ref)).numpy()
+    want = np.array([_np_si_sdr(e, r) for e, r in zip(est, ref, strict=True)])
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    scaled = si_sdr(torch.from_numpy(3.7 * est), torch.from_numpy(ref)).numpy()
+    np.testing.assert_allclose(scaled, got, atol=1e-6)
+    # (B, 1, T) works the same.
+    got3 = si_sdr(torch.from_numpy(est)[:, None], torch.from_numpy(ref)[:, None]).numpy()
+    np.testing.assert_allclose(got3, got, atol=1e-9)
+
+
+def test_snr_matches_numpy_and_is_not_scale_invariant() -> None:
+    rng = np.random.default_rng(1)
+    ref = rng.standard_normal((2, 500))
+    est = ref + 0.3 * rng.standard_normal((2, 500))
+    want = 10 * np.log10((ref**2).sum(1) / ((ref - est) ** 2).sum(1))
+    got = snr(torch.from_numpy(est), torch.from_numpy(ref)).numpy()
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    assert (snr(torch.from_numpy(2 * est), torch.from_numpy(ref)).numpy() < got).all()
+
+
+def test_silence_gives_finite_values_and_gradients() -> None:
+    est = torch.zeros(2, 100, requires_grad=True)
+    ref = torch.zeros(2, 100)
+    val = si_sdr(est, ref)
+    assert torch.isfinite(val).all()
+    val.sum().backward()
+    assert torch.isfinite(est.grad).all()
+
+
+def test_soft_db_loss_falls_as_the_ratio_rises_and_saturates() -> None:
+    x = torch.linspace(-20, 60, 81)
+    loss = soft_db_loss(x)
+    assert (loss[1:] < loss[:-1]).all()
+    assert abs(float(soft_db_loss(torch.tensor(0.0))) - 30.0) < 1e-6
+    assert float(soft_db_loss(torch.tensor(60.0))) < 1e-10
+    assert float(soft_db_loss(torch.tensor(30.0))) == pytest.approx(np.log(2), abs=1e-6)
+
+
+def _sources(seed: int = 0) -> tuple[torch.Tensor, ...]:
+    g = torch.Generator().manual_seed(seed)
+    t = torch.randn(3, 1, 400, generator=g)
+    b = torch.randn(3, 1, 400, generator=g)
+    return t, b, t + b
+
+
+def test_separation_loss_terms_and_switches() -> None:
+    t, b, m = _sources()
+    te = (0.8 * t + 0.1 * b).requires_grad_(True)
+    re = 0.7 * b + 0.3 * t
+    full = separation_loss(te, re, t, b, m)
+    expected = (
+        soft_db_loss(si_sdr(te, t)).mean() + soft_db_loss(si_sdr(re, b)).mean() + soft_db_loss(snr(te + re, m)).mean()
+    )
+    assert float(full.total.detach()) == pytest.approx(float(expected.detach()), rel=1e-6)
+    assert full.consistency_loss is not None and full.residual_loss is not None
+    full.total.backward()
+    assert te.grad is not None and torch.isfinite(te.grad).all()
+
+    no_cons = separation_loss(te, re, t, b, m, consistency_loss=False)
+    assert no_cons.consistency_loss is None and no_cons.consistency_snr is None
+    assert float(no_cons.total.detach()) == pytest.approx(float(no_cons.target_loss + no_cons.residual_loss), rel=1e-6)
+
+    no_res = separation_loss(te, None, t, b, m, residual_output=False)
+    assert no_res.residual_loss is None and no_res.consistency_loss is None
+    assert float(no_res.total.detach()) == pytest.approx(float(no_res.target_loss), rel=1e-6)
+    assert set(no_res.as_dict()) == {"total", "target_loss", "target_si_sdr"}
+    with pytest.raises(ValueError):
+        separation_loss(te, None, t, b, m)
+
+
+def test_better_estimates_have_lower_loss() -> None:
+    t, b, m = _sources(2)
+    good = separation_loss(t + 0.01 * b, b + 0.01 * t, t, b, m).total
+    half = separation_loss(m / 2, m / 2, t, b, m).total
+    assert float(good) < float(half)

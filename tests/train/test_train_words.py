@@ -1,0 +1,188 @@
+"""train-words: the loss falls, resume is exact, SIGKILL resumes, 2-process DDP equals 1 process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from sfcli.train.words import PairSource, TrainWordsOptions, train_words, trainable_state
+from sfcli.words import SoundWords, SoundWordsConfig
+
+FREQS = [150, 450, 900, 1500, 2300, 3300]  # evenly spread on the mel scale
+
+
+def _clip(cat: int, i: int, sr: int = 8000) -> np.ndarray:
+    rng = np.random.default_rng(100 * cat + i)
+    t = np.arange(int(sr * (0.6 + 0.1 * (i % 4)))) / sr
+    x = np.sin(2 * np.pi * FREQS[cat] * (1 + 0.02 * rng.standard_normal()) * t)
+    return (0.5 * x + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def _sources(per_cat: int = 8) -> list[PairSource]:
+    out = []
+    for c in range(len(FREQS)):
+        for i in range(per_cat):
+            split = "valid" if i == 0 else "train"
+            descs = [f"a tone number {c}", f"beep {c}"]
+            out.append(PairSource(f"c{c}-{i}", descs, f"tone {c}", split, lambda c=c, i=i: (_clip(c, i), 8000)))
+    return out
+
+
+def _opts(run: Path, **kw) -> TrainWordsOptions:
+    base = dict(
+        run_dir=run,
+        out=run / "model",
+        steps=6,
+        batch_size=16,
+        lr=1e-2,
+        warmup=1,
+        eval_every=3,
+        checkpoint_every=1,
+        init_audio="none",
+        model_config=SoundWordsConfig.tiny(),
+    )
+    base.update(kw)
+    return TrainWordsOptions(**base)
+
+
+def test_loss_falls_on_a_tiny_task(tmp_path: Path) -> None:
+    src = _sources()
+    first = train_words(_opts(tmp_path / "a", steps=1), src, progress=False)["loss"]
+    s = train_words(_opts(tmp_path / "b", steps=150, eval_every=150), src, progress=False)
+    assert s["finished"] and s["loss"] < first - 0.5
+    sw = SoundWords.from_pretrained(tmp_path / "b" / "model")
+    t = sw.embed_text([f"a tone number {c}" for c in range(len(FREQS))])
+    a = sw.embed_audio([_clip(c, 0) for c in range(len(FREQS))], 8000)
+    assert (np.argmax(a @ t.T, axis=1) == np.arange(len(FREQS))).mean() >= 0.5
+    assert s["best_valid"]["zeroshot_top1"] >= 0.5
+
+
+def test_interrupted_and_resumed_equals_uninterrupted(tmp_path: Path) -> None:
+    src = _sources()
+    whole = train_words(_opts(tmp_path / "whole"), src, progress=False)
+    part = train_words(_opts(tmp_path / "part"), src, progress=False, stop_after=4)
+    assert not part["finished"] and part["step"] == 4
+    rest = train_words(_opts(tmp_path / "part"), src, progress=False)
+    assert rest["finished"] and rest["step"] == whole["step"] == 6
+    a = (tmp_path / "whole" / "model" / "model.safetensors").read_bytes()
+    b = (tmp_path / "part" / "model" / "model.safetensors").read_bytes()
+    assert a == b
+
+
+def _write_manifest(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for s in _sources(per_cat=6):
+        clip, sr = s.load()
+        sf.write(folder / f"{s.key}.wav", clip, sr)
+        rows.append({"audio": f"{s.key}.wav", "text": s.descriptions[0], "label": s.category, "split": s.split})
+    path = folder / "manifest.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_sigkill_then_rerun_resumes(tmp_path: Path) -> None:
+    manifest = _write_manifest(tmp_path / "data")
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-c", "from sfcli.cli import main; main()", "train-words", "--tiny", "--quiet"]
+    cmd += ["--manifest", str(manifest), "--run-dir", str(run), "--steps", "400000", "--batch-size", "8"]
+    cmd += ["--checkpoint-every", "20", "--eval-every", "1000000"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    ckpt = run / "checkpoint.pt"
+    deadline = time.monotonic() + 60
+    while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
+    step = torch.load(ckpt, weights_only=False)["step"]
+    assert 0 < step < 400000
+    # Rerun with a smaller total: it resumes from the checkpoint and finishes.
+    cmd[cmd.index("400000")] = str(step + 5)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["finished"] and summary["step"] == step + 5
+    assert (run / "model" / "model.safetensors").is_file()
+
+
+def _ddp_worker(rank: int, world: int, port: int, run: str, out: str) -> None:
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank))
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    opts = _opts(Path(run), steps=3, batch_size=16, eval_every=100, checkpoint_every=100)
+    train_words(opts, _sources(), progress=False)
+
+
+def test_two_process_ddp_matches_one_process(tmp_path: Path) -> None:
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run2 = tmp_path / "ddp"
+    mp.spawn(_ddp_worker, args=(2, port, str(run2), ""), nprocs=2, join=True)
+    one = train_words(
+        _opts(tmp_path / "one", steps=3, batch_size=16, eval_every=100, checkpoint_every=100),
+        _sources(),
+        progress=False,
+    )
+    assert one["global_batch"] == 16
+    a = torch.load(run2 / "checkpoint.pt", weights_only=False)["trainable"]
+    b = torch.load(tmp_path / "one" / "checkpoint.pt", weights_only=False)["trainable"]
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=2e-5, rtol=1e-4)
+    # Sanity: training did move the weights.
+    fresh = trainable_state(SoundWords.tiny(seed=0))
+    assert not torch.allclose(a["text_head.1.weight"], fresh["text_head.1.weight"])
+
+
+def test_corpus_records_become_sources() -> None:
+    from sfcli.data.corpus import ClipRecord, Corpus
+    from sfcli.train.words import sources_from_corpus, split_sources
+
+    clips = [
+        ClipRecord(f"id{i}", "synth", "", "CC0", f"tone {i % 3}", [f"a tone {i % 3}"], 0.5, split)
+        for i, split in enumerate(["train"] * 6 + ["valid", "test"])
+    ]
+    corpus = Corpus(clips, loader=lambda c: np.full(800, 0.1, np.float32))
+    src = sources_from_corpus(corpus)
+    assert [s.key for s in src][:2] == ["id0", "id1"] and len(src) == 8
+    x, sr = src[0].load()
+    assert sr == corpus.sample_rate and x.shape == (800,)
+    parts = split_sources(src)
+    assert len(parts["train"]) == 6 and len(parts["valid"]) == 1 and len(parts["test"]) == 1
+
+
+def test_cached_features_equal_inference_features(tmp_path: Path) -> None:
+    """The cache must be computed exactly as embed_audio does (BatchNorm in eval mode)."""
+    from sfcli.train.words import extract_audio_features
+
+    cfg = SoundWordsConfig(text_backbone="hashing", window_frames=16, window_hop_frames=8)
+    torch.manual_seed(0)
+    model = SoundWords(cfg)  # aiSFX layout (with BatchNorm), random weights, left in training mode
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(0, 0.5)
+                m.running_var.uniform_(0.5, 2)
+    src = _sources(per_cat=1)[:2]
+    feats = extract_audio_features(model, src, tmp_path / "f.pt", max_windows=50, fingerprint="x")
+    assert model.training
+    ref = model.clip_window_features([s.load()[0] for s in src], 8000)
+    for s, r in zip(src, ref, strict=True):
+        torch.testing.assert_close(feats[s.key].float(), r, atol=2e-3, rtol=2e-3)
