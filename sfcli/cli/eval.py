@@ -117,7 +117,8 @@ def eval_separation(
     """Score separation on mixture manifests: SI-SDR / SI-SDRi of target and residual, text and audio queries.
 
     Overall and per category, with the oracle ideal-ratio-mask bound; several --models / --filter give
-    mean ± std across runs. Prints a Markdown table (or JSON with --json).
+    mean ± std across runs. Prints a Markdown table (or JSON with --json). With no manifest and no
+    --split, scores the corpus's fixed test set ($SFCLI_CACHE/corpus/eval/test.jsonl).
     """
     from sfcli.api import Separator
     from sfcli.errors import SfcliError
@@ -129,7 +130,15 @@ def eval_separation(
     if queries is None:
         raise SfcliError(f"--query must be text, audio or both, not {query!r}")
     if not manifests and split is None:
-        raise SfcliError("give one or more manifests, or --split NAME to generate one from the corpus")
+        from sfcli.data.corpus import default_corpus_dir
+
+        default = default_corpus_dir() / "eval" / "test.jsonl"
+        if not default.is_file():
+            raise SfcliError(
+                f"give one or more manifests, or --split NAME to generate one from the corpus "
+                f"(the default set {default} does not exist; build it with scripts/corpus/build.py)"
+            )
+        manifests = [default]
     items = [it for p in manifests or [] for it in read_manifest(p, limit)]
     if split is not None:  # generated mixtures are read into memory, then their folder is removed
         with tempfile.TemporaryDirectory(prefix=f"sfcli-eval-{split}-") as tmp:

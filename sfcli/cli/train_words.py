@@ -29,7 +29,9 @@ def _cache_dir() -> Path:
 def train_words_cmd(
     manifest: Annotated[
         list[Path] | None,
-        typer.Option("--manifest", "-m", help="Train on a JSONL manifest instead of the corpus; repeatable."),
+        typer.Option(
+            "--manifest", "-m", metavar="FILE", help="Train on a JSONL manifest instead of the corpus; repeatable."
+        ),
     ] = None,
     corpus: Annotated[
         Path | None, typer.Option("--corpus", help="Corpus folder (default: $SFCLI_CACHE/corpus).")

@@ -192,7 +192,8 @@ def manifest_sources(path: str | Path) -> list[PairSource]:
         descs = row.get("descriptions") or row.get("captions") or row.get("texts") or row.get("text") or []
         if isinstance(descs, str):
             descs = [descs]
-        cat = row.get("category") or row.get("label")
+        extra = row.get("extra") if isinstance(row.get("extra"), dict) else {}
+        cat = row.get("category") or row.get("label") or extra.get("category") or extra.get("label")
         descs = [d for d in descs if isinstance(d, str) and d.strip()] or ([str(cat)] if cat else [])
         if not descs:
             continue

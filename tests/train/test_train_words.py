@@ -57,7 +57,7 @@ def _opts(run: Path, **kw) -> TrainWordsOptions:
 def test_loss_falls_on_a_tiny_task(tmp_path: Path) -> None:
     src = _sources()
     first = train_words(_opts(tmp_path / "a", steps=1), src, progress=False)["loss"]
-    s = train_words(_opts(tmp_path / "b", steps=150, eval_every=150), src, progress=False)
+    s = train_words(_opts(tmp_path / "b", steps=80, eval_every=80), src, progress=False)
     assert s["finished"] and s["loss"] < first - 0.5
     sw = SoundWords.from_pretrained(tmp_path / "b" / "model")
     t = sw.embed_text([f"a tone number {c}" for c in range(len(FREQS))])
