@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 
@@ -96,11 +97,15 @@ def test_min_si_sdri_gate_sets_the_exit_code(cli, tiny_models: Path, tmp_path: P
     assert "below --min-si-sdri 100" in high.err and len(high.err.strip().splitlines()) == 1
 
 
-def test_bad_input_is_one_line_and_exit_1(cli, tiny_models: Path, tmp_path: Path) -> None:
+def test_bad_input_is_one_line_and_exit_1(
+    cli, tiny_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     r = cli("eval", tmp_path / "missing.jsonl", "--models", tiny_models)
     assert r.code == 1 and "no such manifest" in r.err and len(r.err.strip().splitlines()) == 1
+    # No manifest and no built corpus: the default test set does not exist.
+    monkeypatch.setenv("SFCLI_CACHE", str(tmp_path / "empty-cache"))
     r = cli("eval", "--models", tiny_models)
-    assert r.code == 1 and "manifest" in r.err
+    assert r.code == 1 and "manifest" in r.err and "does not exist" in r.err
     r = cli("eval", _manifest(tmp_path / "d", 1), "--models", tiny_models, "--query", "video")
     assert r.code == 1 and "--query" in r.err
 
