@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from sfcli.audio import default_file_mode
 from sfcli.errors import ModelNotFoundError
 
 CONFIG_NAME = "config.json"
@@ -58,12 +59,6 @@ def resolve_model_dir(path: str | os.PathLike[str] | None, name: str) -> Path:
     )
 
 
-def _file_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def _atomic_write_bytes(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -72,7 +67,7 @@ def _atomic_write_bytes(target: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, _file_mode())
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -102,7 +97,7 @@ def save_model_folder(
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata={"format": "pt"})
-        os.chmod(tmp, _file_mode())
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, folder / WEIGHTS_NAME)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

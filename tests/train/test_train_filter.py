@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -194,24 +192,15 @@ def test_near_silent_targets_are_redrawn() -> None:
     assert np.sqrt(np.mean(ex["mixture"] ** 2)) == pytest.approx(0.1, rel=1e-3)
 
 
-def test_sigkill_then_rerun_resumes(tmp_path: Path) -> None:
+def test_sigkill_then_rerun_resumes(tmp_path: Path, kill_after_checkpoint) -> None:
     run = tmp_path / "run"
     cmd = [sys.executable, "-c", "from sfcli.cli import main; main()", "train-filter", "--tiny", "--quiet"]
     cmd += ["--run-dir", str(run), "--steps", "100000", "--batch-size", "4", "--crop-seconds", "0.4"]
     cmd += ["--checkpoint-every", "3", "--eval-every", "1000000", "--valid-size", "4"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    ckpt = run / "checkpoint.pt"
-    deadline = time.monotonic() + 60
-    while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
-    step = torch.load(ckpt, weights_only=False)["step"]
+    step = kill_after_checkpoint(cmd, run / "checkpoint.pt", 0.5)
     assert 0 < step < 100000
     cmd[cmd.index("100000")] = str(step + 3)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads(done.stdout.strip().splitlines()[-1])

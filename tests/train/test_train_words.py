@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -90,26 +88,17 @@ def _write_manifest(folder: Path) -> Path:
     return path
 
 
-def test_sigkill_then_rerun_resumes(tmp_path: Path) -> None:
+def test_sigkill_then_rerun_resumes(tmp_path: Path, kill_after_checkpoint) -> None:
     manifest = _write_manifest(tmp_path / "data")
     run = tmp_path / "run"
     cmd = [sys.executable, "-c", "from sfcli.cli import main; main()", "train-words", "--tiny", "--quiet"]
     cmd += ["--manifest", str(manifest), "--run-dir", str(run), "--steps", "400000", "--batch-size", "8"]
     cmd += ["--checkpoint-every", "20", "--eval-every", "1000000"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    ckpt = run / "checkpoint.pt"
-    deadline = time.monotonic() + 60
-    while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
-    step = torch.load(ckpt, weights_only=False)["step"]
+    step = kill_after_checkpoint(cmd, run / "checkpoint.pt", 0.3)
     assert 0 < step < 400000
     # Rerun with a smaller total: it resumes from the checkpoint and finishes.
     cmd[cmd.index("400000")] = str(step + 5)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads(done.stdout.strip().splitlines()[-1])
