@@ -57,7 +57,7 @@ _sfcli() {
                 --device) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--models --filter --words --query --split --n --seed --corpus --limit --json --per-mixture --markdown --min-si-sdri --irm --no-irm --device --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--models --filter --words --query --wrong-query --split --n --seed --corpus --limit --json --per-mixture --markdown --min-si-sdri --irm --no-irm --device --quiet -q" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi
@@ -103,6 +103,7 @@ _sfcli() {
                 --batch-size) COMPREPLY=(); return ;;
                 --lr) COMPREPLY=(); return ;;
                 --warmup) COMPREPLY=(); return ;;
+                --lr-schedule) COMPREPLY=(); return ;;
                 --seed) COMPREPLY=(); return ;;
                 --text-rate) COMPREPLY=(); return ;;
                 --eval-every) COMPREPLY=(); return ;;
@@ -111,11 +112,12 @@ _sfcli() {
                 --reuse-cond-embeddings) COMPREPLY=(); return ;;
                 --crop-seconds) COMPREPLY=(); return ;;
                 --channels) COMPREPLY=(); return ;;
+                --init) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --max-minutes) COMPREPLY=(); return ;;
                 --device) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--corpus --manifest -m --words --run-dir --out -o --steps --batch-size --lr --warmup --seed --text-rate --consistency-loss --no-consistency-loss --residual-output --no-residual-output --projection --eval-every --checkpoint-every --valid-size --reuse-cond-embeddings --crop-seconds --channels --paper-arch --max-minutes --device --tiny --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--corpus --manifest -m --words --run-dir --out -o --steps --batch-size --lr --warmup --lr-schedule --seed --text-rate --consistency-loss --no-consistency-loss --residual-output --no-residual-output --projection --eval-every --checkpoint-every --valid-size --reuse-cond-embeddings --crop-seconds --channels --paper-arch --init --max-minutes --device --tiny --quiet -q" -- "$cur"))
             fi
             ;;
         "train-words")
@@ -135,11 +137,14 @@ _sfcli() {
                 --group-by) COMPREPLY=(); return ;;
                 --audio-head-hidden) COMPREPLY=(); return ;;
                 --weight-decay) COMPREPLY=(); return ;;
+                --head-dropout) COMPREPLY=(); return ;;
                 --text-struct) COMPREPLY=(); return ;;
+                --holdout-categories) COMPREPLY=(); return ;;
+                --cache-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --device) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--manifest -m --corpus --run-dir --out -o --steps --batch-size --lr --seed --eval-every --checkpoint-every --max-windows --max-per-category --group-by --audio-head-hidden --weight-decay --text-struct --test-eval --device --tiny --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--manifest -m --corpus --run-dir --out -o --steps --batch-size --lr --seed --eval-every --checkpoint-every --max-windows --max-per-category --group-by --audio-head-hidden --weight-decay --head-dropout --text-struct --holdout-categories --lock-text --cache-dir --test-eval --device --tiny --quiet -q" -- "$cur"))
             fi
             ;;
     esac

@@ -50,6 +50,9 @@ class SoundWordsConfig:
     character trigrams, tests only). ``audio_backbone``: ``"aisfx"`` (the aiSFX CNN layout) or
     ``"tiny"`` (a small random CNN, tests only). Heads (after a LayerNorm of the backbone features when
     ``head_norm``) are two-layer MLPs when ``*_head_hidden > 0``, otherwise a single linear layer.
+    ``audio_backbone_weights``: ``"folder"`` (the CNN's weights are saved with the model) or
+    ``"aisfx"`` (the CNN is the unchanged aiSFX network, read from the ``aisfx`` wheel at load time, so
+    a model folder holds only what training changed).
     """
 
     embed_dim: int = 64
@@ -72,6 +75,7 @@ class SoundWordsConfig:
     head_norm: bool = True
     init_temperature: float = 0.1
     max_text_tokens: int = 128
+    audio_backbone_weights: str = "folder"
 
     @property
     def text_feature_dim(self) -> int:
@@ -410,6 +414,9 @@ class SoundWords(nn.Module):
         if config_dict.get("model", MODEL_NAME) != MODEL_NAME:
             raise ModelNotFoundError(f"{folder} holds a {config_dict.get('model')!r} model, not soundwords")
         model = cls(SoundWordsConfig.from_dict(config_dict))
+        if model.config.audio_backbone_weights == "aisfx":
+            model.load_aisfx()  # frozen backbone: read from the aisfx wheel, not stored in the folder
+            state = {**{k: v for k, v in model.state_dict().items() if k.startswith("audio_backbone.")}, **state}
         missing, unexpected = model.load_state_dict(state, strict=False)
         if missing or unexpected:
             raise ModelNotFoundError(
@@ -428,6 +435,8 @@ class SoundWords(nn.Module):
         MiniLM load — e.g. the category names and training descriptions.
         """
         state = {k: v for k, v in self.state_dict().items() if not k.endswith("num_batches_tracked")}
+        if self.config.audio_backbone_weights == "aisfx":
+            state = {k: v for k, v in state.items() if not k.startswith("audio_backbone.")}
         out = save_model_folder(folder, self.config.to_dict(), state, half=half)
         texts = list(dict.fromkeys(t for t in text_cache if t))
         if texts:

@@ -126,3 +126,35 @@ def test_no_separation_scores_zero_improvement(tmp_path: Path) -> None:
         evaluate([], items)
     with pytest.raises(SfcliError):
         evaluate([("half", Half())], items, queries=["video"])
+
+
+class Obedient:
+    """Extracts the tone the text names ("low"/"high") from the mixture: follows the query exactly."""
+
+    def __init__(self, items) -> None:
+        self.by_mix = {it.mixture.tobytes(): it for it in items}
+
+    def separate(self, mixture, sr, *, text=None, **kw):
+        it = self.by_mix[np.asarray(mixture, np.float32).tobytes()]
+        wanted = "low" if "low" in (text or "") else "high"
+        target = it.target if wanted == it.category else np.zeros_like(it.target) + 1e-4 * it.background
+        return SeparationResult(target, it.mixture - target, sr, "q")
+
+
+def test_wrong_query_measures_target_leakage_and_is_not_gated(tmp_path: Path) -> None:
+    from sfcli.evaluation import other_texts
+
+    items = read_manifest(write_eval_manifest(tmp_path))
+    others = other_texts(items)
+    assert all(o is not None and o != it.text for o, it in zip(others, items, strict=True))
+    queries = ["text", "other-text"]
+    obedient = evaluate([("o", Obedient(items))], items, queries=queries, irm=False)["aggregate"]["overall"]
+    deaf = evaluate([("d", Oracle(items, 0.1))], items, queries=queries, irm=False)
+    agg = deaf["aggregate"]["overall"]
+    # A model that ignores the query extracts the target whatever is asked; an obedient one does not.
+    assert agg["other-text"]["target_si_sdri"]["mean"] == pytest.approx(agg["text"]["target_si_sdri"]["mean"])
+    assert obedient["other-text"]["target_si_sdri"]["mean"] < obedient["text"]["target_si_sdri"]["mean"] - 20
+    assert gate_value(deaf) == pytest.approx(agg["text"]["target_si_sdri"]["mean"])
+    assert "wrong query" in markdown_table(deaf)
+    one_category = [it for it in items if it.category == "low"]
+    assert other_texts(one_category) == [None] * len(one_category)

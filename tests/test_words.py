@@ -125,6 +125,30 @@ def test_cnn_layout_loads_the_aisfx_checkpoint() -> None:
     assert sum(p.numel() for p in net.parameters()) == pytest.approx(4.69e6, rel=0.01)
 
 
+def test_backbone_from_the_wheel_is_not_stored(tmp_path: Path) -> None:
+    pytest.importorskip("aisfx")
+    from safetensors import safe_open
+
+    from sfcli.words import load_aisfx_state
+
+    cfg = SoundWordsConfig(text_backbone="hashing", audio_backbone_weights="aisfx")
+    torch.manual_seed(0)
+    model = SoundWords(cfg)
+    model.load_aisfx()
+    model.save_pretrained(tmp_path / "sw", half=False)
+    with safe_open(str(tmp_path / "sw" / "model.safetensors"), "pt") as f:
+        keys = list(f.keys())
+    assert keys and not any(k.startswith("audio_backbone.") for k in keys)
+    assert (tmp_path / "sw" / "model.safetensors").stat().st_size < 2_000_000
+    back = SoundWords.from_pretrained(tmp_path / "sw")
+    wheel = load_aisfx_state()
+    for k, v in back.audio_backbone.state_dict().items():
+        if k in wheel:
+            assert torch.equal(v, wheel[k].float()), k
+    x = np.random.default_rng(3).standard_normal(50000).astype(np.float32)
+    np.testing.assert_allclose(back.embed_audio([x], 16000), model.embed_audio([x], 16000), atol=1e-6)
+
+
 def test_contrastive_loss_matches_cross_entropy_and_groups() -> None:
     torch.manual_seed(0)
     t = torch.nn.functional.normalize(torch.randn(6, 8), dim=1)

@@ -94,6 +94,12 @@ def eval_separation(
         Path | None, typer.Option("--words", help="SoundWords folder used with --filter (default: shipped).")
     ] = None,
     query: Annotated[str, typer.Option("--query", help="text, audio or both.")] = "both",
+    wrong_query: Annotated[
+        bool,
+        typer.Option(
+            "--wrong-query", help="Also ask each mixture for another category's text (target leakage; not gated)."
+        ),
+    ] = False,
     split: Annotated[
         str | None, typer.Option("--split", help="Generate the mixtures from this corpus split instead.")
     ] = None,
@@ -129,6 +135,8 @@ def eval_separation(
     queries = {"both": ["text", "audio"], "text": ["text"], "audio": ["audio"]}.get(query)
     if queries is None:
         raise SfcliError(f"--query must be text, audio or both, not {query!r}")
+    if wrong_query:
+        queries.append("other-text")
     if not manifests and split is None:
         from sfcli.data.corpus import default_corpus_dir
 

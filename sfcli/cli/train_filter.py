@@ -55,8 +55,12 @@ def train_filter_cmd(
     ] = None,
     steps: Annotated[int, typer.Option("--steps", min=1, help="Total optimisation steps.")] = 20000,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Global batch (mixtures per step).")] = 16,
-    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate (linear warm-up, then constant).")] = 1e-3,
+    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate (linear warm-up, then --lr-schedule).")] = 1e-3,
     warmup: Annotated[int, typer.Option("--warmup", min=0, help="Warm-up steps.")] = 100,
+    lr_schedule: Annotated[
+        str,
+        typer.Option("--lr-schedule", help="After warm-up: constant, or cosine decay to 5 % at --steps."),
+    ] = "constant",
     seed: Annotated[int, typer.Option("--seed")] = 0,
     text_rate: Annotated[
         float,
@@ -94,6 +98,12 @@ def train_filter_cmd(
             "--paper-arch", help="The paper's full-rate waveform U-Net (strides 2-4-5-8) instead of the shipped design."
         ),
     ] = False,
+    init: Annotated[
+        Path | None,
+        typer.Option(
+            "--init", help="Warm-start from a SoundFilter model folder or a train-filter checkpoint (new runs only)."
+        ),
+    ] = None,
     max_minutes: Annotated[
         float | None,
         typer.Option("--max-minutes", help="Stop (checkpointed, resumable) after this much wall time."),
@@ -115,6 +125,8 @@ def train_filter_cmd(
     from sfcli.train.filter import ToneMixtures, TrainFilterOptions, corpus_datasets, manifest_datasets, train_filter
     from sfcli.words import SoundWords
 
+    if lr_schedule not in ("constant", "cosine"):
+        raise SfcliError("--lr-schedule must be constant or cosine")
     run = run_dir or _cache_dir() / "runs" / "filter"
     if tiny:
         cfg = SoundFilterConfig.tiny()
@@ -151,6 +163,8 @@ def train_filter_cmd(
         reuse_cond_embeddings=reuse_cond,
         device=device,
         max_seconds=None if max_minutes is None else 60.0 * max_minutes,
+        init=init,
+        lr_schedule=lr_schedule,
         model_config=cfg,
     )
     summary = train_filter(opts, train_data, valid_data, sw, descriptions=descriptions, progress=not quiet)

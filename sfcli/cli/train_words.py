@@ -60,10 +60,30 @@ def train_words_cmd(
         int, typer.Option("--audio-head-hidden", help="Hidden width of the audio head (0: linear).")
     ] = 512,
     weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay.")] = 1e-4,
+    head_dropout: Annotated[
+        float, typer.Option("--head-dropout", min=0.0, max=0.95, help="Dropout inside the MLP heads.")
+    ] = 0.0,
     text_struct: Annotated[
         float,
         typer.Option("--text-struct", help="Weight of a loss keeping text similarities close to MiniLM's."),
     ] = 0.0,
+    holdout_categories: Annotated[
+        float,
+        typer.Option(
+            "--holdout-categories",
+            min=0.0,
+            max=1.0,
+            help="Share of categories kept out of training and scored as unseen (half valid, half test).",
+        ),
+    ] = 0.0,
+    lock_text: Annotated[
+        bool,
+        typer.Option("--lock-text", help="Text head frozen as a PCA of MiniLM features; only the audio side trains."),
+    ] = False,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option("--cache-dir", help="Folder of the feature caches, shareable between runs (default: RUN_DIR)."),
+    ] = None,
     test_eval: Annotated[
         bool, typer.Option("--test-eval", help="Also cache the test split and report its metrics at the end.")
     ] = False,
@@ -90,7 +110,9 @@ def train_words_cmd(
             raise SfcliError(f"no corpus at {root}; build it first or pass --manifest FILE")
         sources = corpus_sources(root)
     run = run_dir or _cache_dir() / "runs" / "words"
-    cfg = SoundWordsConfig.tiny() if tiny else SoundWordsConfig(audio_head_hidden=head_hidden)
+    cfg = (
+        SoundWordsConfig.tiny() if tiny else SoundWordsConfig(audio_head_hidden=head_hidden, head_dropout=head_dropout)
+    )
     opts = TrainWordsOptions(
         run_dir=run,
         out=out or run / "model",
@@ -99,6 +121,9 @@ def train_words_cmd(
         lr=lr,
         weight_decay=weight_decay,
         text_struct=text_struct,
+        holdout_categories=holdout_categories,
+        lock_text=lock_text,
+        cache_dir=cache_dir,
         test_eval=test_eval,
         seed=seed,
         eval_every=eval_every,

@@ -85,6 +85,7 @@ class TrainFilterOptions:
     batch_size: int = 16
     lr: float = 1e-3
     warmup: int = 100
+    lr_schedule: str = "constant"
     grad_clip: float = 5.0
     seed: int = 0
     text_rate: float = 0.3
@@ -97,6 +98,7 @@ class TrainFilterOptions:
     reuse_cond_embeddings: int = 0
     prefetch: bool = True
     max_seconds: float | None = None
+    init: Path | None = None
     sample_rate: int = 16000
     device: str = "cpu"
     model_config: SoundFilterConfig = field(default_factory=SoundFilterConfig)
@@ -450,7 +452,12 @@ class _Reporter:
 
 
 def _lr_at(step: int, opts: TrainFilterOptions) -> float:
-    return opts.lr * min(1.0, (step + 1) / max(1, opts.warmup))
+    if step < opts.warmup:
+        return opts.lr * (step + 1) / max(1, opts.warmup)
+    if opts.lr_schedule == "cosine":
+        t = min(1.0, (step - opts.warmup) / max(1, opts.steps - opts.warmup))
+        return opts.lr * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * t)))
+    return opts.lr
 
 
 def _state(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -470,6 +477,22 @@ def words_fingerprint(words: Any) -> str:
     else:
         h.update(repr(type(words)).encode())
     return h.hexdigest()[:16]
+
+
+def load_init_weights(model: SoundFilter, path: Path) -> None:
+    """Warm-start ``model`` from a SoundFilter model folder or a ``train-filter`` checkpoint file
+    (its latest weights). Shapes must match."""
+    if path.is_dir():
+        state = {k: v.float() for k, v in SoundFilter.from_pretrained(path).state_dict().items()}
+    else:
+        blob = load_checkpoint(path)
+        if blob is None or "model" not in blob:
+            raise SfcliError(f"{path} is neither a SoundFilter model folder nor a train-filter checkpoint")
+        state = blob["model"]
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise SfcliError(f"the weights in {path} do not fit this model configuration") from exc
 
 
 def train_filter(
@@ -566,6 +589,9 @@ def _train(
         step, best, history = state["step"], state["best"], state["history"]
         train_seconds, examples = state.get("train_seconds", 0.0), state.get("examples", 0)
         reporter.note(f"resuming {run_dir} at step {step}")
+    elif opts.init is not None:
+        load_init_weights(model, Path(opts.init))
+        reporter.note(f"starting from the weights in {opts.init}")
 
     ddp: nn.Module = model
     if info.enabled:

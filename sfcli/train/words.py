@@ -19,6 +19,7 @@ negatives span the whole global batch, and DistributedDataParallel averages the 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -83,6 +84,8 @@ class TrainWordsOptions:
     keep_best: bool = True
     text_struct: float = 0.0
     max_per_category: int = 0
+    holdout_categories: float = 0.0
+    lock_text: bool = False
     test_eval: bool = False
     cache_dir: Path | None = None
     device: str = "cpu"
@@ -116,6 +119,30 @@ def split_sources(sources: Sequence[PairSource], valid_fraction: float = 0.1) ->
         out["valid"] = [s for s in train if _hash_fraction(s.key) < valid_fraction]
         out["train"] = [s for s in train if _hash_fraction(s.key) >= valid_fraction]
     return out
+
+
+def holdout_split(
+    sources: Sequence[PairSource], fraction: float
+) -> tuple[list[PairSource], list[PairSource], list[PairSource]]:
+    """Take whole categories out of training to measure transfer to categories never seen.
+
+    A stable hashed ``fraction`` of the category names is held out; the first half of it (by hash)
+    becomes the *unseen-valid* set (for comparing settings), the second the *unseen-test* set (for
+    reporting). Returns ``(kept, unseen_valid, unseen_test)``; clips of held-out categories are taken
+    from every split.
+    """
+    kept: list[PairSource] = []
+    unseen_valid: list[PairSource] = []
+    unseen_test: list[PairSource] = []
+    for s in sources:
+        h = _hash_fraction(f"holdout:{s.category}") if s.category else 1.0
+        if h < fraction / 2:
+            unseen_valid.append(s)
+        elif h < fraction:
+            unseen_test.append(s)
+        else:
+            kept.append(s)
+    return kept, unseen_valid, unseen_test
 
 
 def cap_per_category(sources: Sequence[PairSource], cap: int, seed: int = 0) -> list[PairSource]:
@@ -318,6 +345,30 @@ def trainable_state(model: SoundWords) -> dict[str, torch.Tensor]:
     }
 
 
+def lock_text_head(model: SoundWords, text_features: torch.Tensor) -> None:
+    """Freeze the text head as a PCA of the (normed) training-text features: "locked-text tuning".
+
+    The text side then keeps MiniLM's own geometry (a linear map onto its top ``embed_dim`` principal
+    directions) and only the audio head learns to land in it, so descriptions of sounds never seen in
+    training still fall near related trained ones. Needs a linear text head.
+    """
+    head = model.text_head
+    linear = head[-1]
+    if len(head) > 2 or not isinstance(linear, nn.Linear):
+        raise SfcliError("--lock-text needs a linear text head (text_head_hidden = 0)")
+    with torch.no_grad():
+        x = head[0](text_features) if len(head) == 2 else text_features
+        mean = x.mean(dim=0)
+        k = min(linear.out_features, x.shape[0], x.shape[1])
+        _, _, v = torch.linalg.svd(x - mean, full_matrices=False)
+        weight = torch.zeros_like(linear.weight)
+        weight[:k] = v[:k]
+        linear.weight.copy_(weight)
+        linear.bias.copy_(-(weight @ mean))
+    for p in head.parameters():
+        p.requires_grad_(False)
+
+
 def _lr_at(step: int, opts: TrainWordsOptions) -> float:
     if step < opts.warmup:
         return opts.lr * (step + 1) / opts.warmup
@@ -405,7 +456,10 @@ class _Reporter:
 def build_model(opts: TrainWordsOptions, device: torch.device) -> SoundWords:
     """A fresh model for ``opts`` (seeded), audio CNN warm-started from aiSFX when asked."""
     set_seed(opts.seed)
-    model = SoundWords(opts.model_config)
+    cfg = opts.model_config
+    if opts.init_audio == "aisfx":  # frozen, so saved folders point at the wheel instead of copying it
+        cfg = dataclasses.replace(cfg, audio_backbone_weights="aisfx")
+    model = SoundWords(cfg)
     if opts.init_audio == "aisfx":
         model.load_aisfx()
     elif opts.init_audio not in ("none", "random"):
@@ -454,6 +508,10 @@ def _train(
     reporter: _Reporter,
     stop_after: int | None,
 ) -> dict[str, Any]:
+    unseen_valid: list[PairSource] = []
+    unseen_test: list[PairSource] = []
+    if opts.holdout_categories > 0:
+        sources, unseen_valid, unseen_test = holdout_split(sources, opts.holdout_categories)
     splits = split_sources(sources)
     train, valid = splits.get("train", []), splits.get("valid", [])
     test = splits.get("test", []) if opts.test_eval else []
@@ -467,7 +525,7 @@ def _train(
     fingerprint = _backbone_fingerprint(model, opts.init_audio)
     cache_dir = Path(opts.cache_dir) if opts.cache_dir is not None else run_dir
     feat_path = cache_dir / "features.pt"
-    todo = [*train, *valid, *test]
+    todo = [*train, *valid, *test, *unseen_valid, *unseen_test]
     t0 = time.monotonic()
     if info.is_main:
         reporter.note(f"caching audio features of {len(todo)} clips in {feat_path}")
@@ -512,8 +570,11 @@ def _train(
     for i, s in enumerate(train):
         desc_table[i, : len(s.descriptions)] = torch.tensor([text_index[t] for t in s.descriptions])
 
+    if opts.lock_text:
+        lock_text_head(model, text_table)
     heads = _Heads(model)
-    params = [*model.text_head.parameters(), *model.audio_head.parameters(), model.logit_scale]
+    head_params = [p for p in [*model.text_head.parameters(), *model.audio_head.parameters()] if p.requires_grad]
+    params = [*head_params, model.logit_scale]
     ddp: nn.Module = heads
     if info.enabled:
         from torch.nn.parallel import DistributedDataParallel
@@ -521,7 +582,7 @@ def _train(
         ddp = DistributedDataParallel(heads, device_ids=[device.index] if device.type == "cuda" else None)
     optim = torch.optim.AdamW(
         [
-            {"params": [*model.text_head.parameters(), *model.audio_head.parameters()]},
+            {"params": head_params},
             {"params": [model.logit_scale], "weight_decay": 0.0},
         ],
         lr=opts.lr,
@@ -612,6 +673,8 @@ def _train(
 
         if step % opts.eval_every == 0 or step == opts.steps:
             metrics = validate(model, valid, feats) if info.is_main else {}
+            if info.is_main and unseen_valid:
+                metrics["unseen_valid"] = validate(model, unseen_valid, feats)
             if info.is_main:
                 history.append({"step": step, "loss": last_loss, **metrics})
                 reporter.validation(step, metrics, last_loss)
@@ -641,6 +704,13 @@ def _train(
         if test:
             summary["test"] = validate(model, test, feats)
             summary["test_clips"] = len(test)
+        if unseen_valid or unseen_test:
+            summary["unseen_valid"] = validate(model, unseen_valid, feats)
+            summary["unseen_test"] = validate(model, unseen_test, feats)
+            summary["unseen_categories"] = {
+                "valid": sorted({s.category for s in unseen_valid if s.category}),
+                "test": sorted({s.category for s in unseen_test if s.category}),
+            }
         if opts.out is not None:
             prompts = [category_prompt(x.category) for x in sources if x.category]
             descs = [d for x in sources for d in x.descriptions]

@@ -52,6 +52,13 @@ def test_eval_json_fields_and_default_command(cli, tiny_models: Path, tmp_path: 
     # The explicit sub-command gives the same numbers.
     r2 = cli("eval", "separation", m, "--models", tiny_models, "--json")
     assert json.loads(r2.out)["aggregate"] == rep["aggregate"]
+    r3 = cli("eval", m, "--models", tiny_models, "--json", "--no-irm", "--query", "text", "--wrong-query")
+    assert r3.code == 0, r3.err
+    wrong = json.loads(r3.out)
+    assert (
+        wrong["queries"] == ["text", "other-text"]
+        and wrong["aggregate"]["overall"]["other-text"]["target_si_sdri"]["runs"] == 1
+    )
 
 
 def test_several_filters_give_mean_and_std(cli, tiny_models: Path, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -273,3 +274,31 @@ def test_time_budget_stops_with_a_checkpoint(tmp_path: Path) -> None:
     assert s["step"] == 0 and not s["finished"]
     s = _train(_opts(tmp_path / "t", steps=50, checkpoint_every=1000), stop_after=2)
     assert torch.load(tmp_path / "t" / "checkpoint.pt", weights_only=False)["step"] == 2
+
+
+def test_init_warm_starts_from_a_checkpoint_or_model_folder(tmp_path: Path) -> None:
+    _train(_opts(tmp_path / "a", steps=4))
+    ck = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=False)
+    # lr 0: the warm-started weights come through one step unchanged.
+    _train(_opts(tmp_path / "b", steps=1, lr=0.0, init=tmp_path / "a" / "checkpoint.pt", eval_every=1))
+    got = SoundFilter.from_pretrained(tmp_path / "b" / "model").state_dict()
+    for k, v in ck["model"].items():
+        assert torch.allclose(got[k].float(), v.float(), atol=1e-6), k
+    _train(_opts(tmp_path / "c", steps=1, lr=0.0, init=tmp_path / "b" / "model", eval_every=1))
+    got_c = SoundFilter.from_pretrained(tmp_path / "c" / "model").state_dict()
+    assert all(torch.allclose(got_c[k].float(), got[k].float(), atol=1e-6) for k in got)
+    wide = SoundFilterConfig.tiny()
+    wide.channels *= 2
+    with pytest.raises(SfcliError, match="do not fit"):
+        _train(_opts(tmp_path / "d", steps=1, model_config=wide, init=tmp_path / "a" / "checkpoint.pt"))
+
+
+def test_cosine_schedule_warms_up_then_decays() -> None:
+    from sfcli.train.filter import _lr_at
+
+    o = _opts(Path("x"), steps=100, warmup=10, lr=1.0, lr_schedule="cosine")
+    lrs = [_lr_at(s, o) for s in range(100)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[10] == pytest.approx(1.0)
+    assert all(a >= b for a, b in itertools.pairwise(lrs[10:])) and lrs[-1] < 0.06
+    flat = _opts(Path("x"), steps=100, warmup=10, lr=1.0)
+    assert [_lr_at(s, flat) for s in range(10, 100)] == [1.0] * 90

@@ -175,3 +175,51 @@ def test_cached_features_equal_inference_features(tmp_path: Path) -> None:
     ref = model.clip_window_features([s.load()[0] for s in src], 8000)
     for s, r in zip(src, ref, strict=True):
         torch.testing.assert_close(feats[s.key].float(), r, atol=2e-3, rtol=2e-3)
+
+
+def test_holdout_split_takes_whole_categories_out() -> None:
+    from sfcli.train.words import holdout_split
+
+    src = [
+        PairSource(f"k{c}-{i}", ["x"], f"cat {c}", "train", lambda: (np.zeros(8), 8000))
+        for c in range(60)
+        for i in range(3)
+    ]
+    kept, uv, ut = holdout_split(src, 0.3)
+    cats = [{s.category for s in part} for part in (kept, uv, ut)]
+    assert not (cats[0] & cats[1]) and not (cats[0] & cats[2]) and not (cats[1] & cats[2])
+    assert cats[1] and cats[2] and 8 <= len(cats[1]) + len(cats[2]) <= 30
+    assert len(kept) + len(uv) + len(ut) == len(src)
+    assert [s.key for s in holdout_split(src, 0.3)[1]] == [s.key for s in uv]  # stable
+    assert holdout_split(src, 0.0)[0] == src
+
+
+def test_lock_text_head_is_a_frozen_pca() -> None:
+    from sfcli.train.words import lock_text_head
+
+    torch.manual_seed(0)
+    model = SoundWords(SoundWordsConfig.tiny())
+    feats = torch.randn(200, model.config.text_feature_dim) @ torch.randn(model.config.text_feature_dim, 48)
+    feats = torch.nn.functional.pad(feats, (0, model.config.text_feature_dim - 48))
+    lock_text_head(model, feats)
+    w = model.text_head[-1].weight
+    k = min(w.shape)
+    gram = w[:k] @ w[:k].T
+    assert torch.allclose(gram[:40, :40], torch.eye(40), atol=1e-4)  # orthonormal principal directions
+    assert not any(p.requires_grad for p in model.text_head.parameters())
+
+
+def test_lock_text_training_keeps_text_head_and_reports_unseen(tmp_path: Path) -> None:
+    src = _sources()
+    s = train_words(
+        _opts(tmp_path / "r", steps=6, lock_text=True, holdout_categories=0.6, group_by="none"), src, progress=False
+    )
+    assert "unseen_valid" in s and "unseen_test" in s
+    held = set(s["unseen_categories"]["valid"]) | set(s["unseen_categories"]["test"])
+    assert held and len(held) < len(FREQS)
+    ck = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=False)
+    hist = ck["history"]
+    assert hist and all("unseen_valid" in h for h in hist)
+    # The locked head is the PCA of the training texts: re-deriving it gives the same weights.
+    sw = SoundWords.from_pretrained(tmp_path / "r" / "model")
+    assert sw.text_head[-1].weight.abs().sum() > 0
