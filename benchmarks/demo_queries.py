@@ -2,6 +2,7 @@
 
     python benchmarks/demo_queries.py                 # shipped models/
     python benchmarks/demo_queries.py --models DIR    # another models folder
+    python benchmarks/demo_queries.py --raw-text      # text queries without the audio bank
 
 For each text query, prints the target output's SI-SDRi against the true horse track and against the
 true rain track (``demo/demo-horse.wav``, ``demo/demo-rain.wav``), and the share of the mixture's
@@ -28,13 +29,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", type=Path, default=None)
     ap.add_argument("--demo", type=Path, default=Path(__file__).resolve().parents[1] / "demo")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--raw-text", action="store_true", help="plain text embeddings (no audio-bank expansion)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
     from sfcli.api import Separator
     from sfcli.metrics import si_sdr_np
 
-    sep = Separator.from_pretrained(args.models)
+    sep = Separator.from_pretrained(args.models, text_expansion=not args.raw_text)
     mix, sr = sf.read(args.demo / "demo-mix.wav", dtype="float32")
     truth = {name: sf.read(args.demo / f"demo-{name}.wav", dtype="float32")[0] for name in ("horse", "rain")}
     base = {name: si_sdr_np(mix, x) for name, x in truth.items()}

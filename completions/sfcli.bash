@@ -57,7 +57,7 @@ _sfcli() {
                 --device) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--models --filter --words --query --wrong-query --split --n --seed --corpus --limit --json --per-mixture --markdown --min-si-sdri --irm --no-irm --device --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--models --filter --words --query --wrong-query --split --n --seed --corpus --limit --json --per-mixture --markdown --min-si-sdri --irm --no-irm --raw-text --device --quiet -q" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi
@@ -87,7 +87,7 @@ _sfcli() {
                 --overlap) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--text -t --ref -r --out -o --force -f --plot --json --device --format --models --overlap" -- "$cur"))
+                COMPREPLY=($(compgen -W "--text -t --ref -r --out -o --force -f --plot --json --device --format --models --overlap --raw-text" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi

@@ -29,6 +29,7 @@ complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcomma
 complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -l markdown -r -F -d 'Write the Markdown table to FILE.'
 complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -l min-si-sdri -r -d 'Exit 3 when the mean target SI-SDRi (worst query kind) is below X dB.'
 complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -l irm -l no-irm -d 'Compute the ideal-ratio-mask bound.'
+complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -l raw-text -d 'Text queries use the plain text embedding (no audio-bank expansion).'
 complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -l device -r -d 'cpu, cuda or auto.'
 complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -l quiet -s q -d 'No progress output.'
 complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -F
@@ -49,6 +50,7 @@ complete -c sfcli -n '__fish_seen_subcommand_from separate' -l device -r -a 'cpu
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -l format -r -a 'wav flac' -d 'Output format.'
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -l models -r -F -d 'Folder with soundwords/ and soundfilter/ (default: shipped models/).'
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -l overlap -r -d 'Cross-faded overlap between 2 s windows, in seconds.'
+complete -c sfcli -n '__fish_seen_subcommand_from separate' -l raw-text -d 'Condition on the plain text embedding instead of the sound of the recordings it retrieves.'
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -F
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l corpus -r -F -d 'Corpus folder (default: $SFCLI_CACHE/corpus).'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l manifest -s m -r -d 'Mix clips of manifests (Clotho, AudioCaps, FSD50K, ESC-50, JSONL) instead of the corpus; repeatable.'

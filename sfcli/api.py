@@ -78,6 +78,8 @@ class Separator:
         device: "cpu", "cuda" or "auto".
         window_seconds: window length at the model rate (the model was trained on 2 s crops).
         overlap_seconds: cross-faded overlap between consecutive windows.
+        text_expansion: answer text queries through the SoundWords audio bank when the model has one
+            (:meth:`sfcli.words.SoundWords.text_query`); ``False`` conditions on the plain text embedding.
     """
 
     def __init__(
@@ -88,6 +90,7 @@ class Separator:
         device: str | torch.device | None = "cpu",
         window_seconds: float = 2.0,
         overlap_seconds: float = 0.5,
+        text_expansion: bool = True,
     ) -> None:
         if not 0 <= overlap_seconds < window_seconds:
             raise ValueError("overlap_seconds must be in [0, window_seconds)")
@@ -96,6 +99,7 @@ class Separator:
         self.words = words
         self.window_seconds = window_seconds
         self.overlap_seconds = overlap_seconds
+        self.text_expansion = text_expansion
         self.model_rate = int(filter_model.config.sample_rate)
 
     @classmethod
@@ -127,6 +131,9 @@ class Separator:
         if text is not None:
             if not isinstance(text, str) or not text.strip():
                 raise QueryError("the text query is empty")
+            text_query = getattr(self.words, "text_query", None)
+            if self.text_expansion and text_query is not None:
+                return np.asarray(text_query([text.strip()])[0], dtype=np.float32)
             return np.asarray(self.words.embed_text([text.strip()])[0], dtype=np.float32)
         if reference_sample_rate is None or reference_sample_rate <= 0:
             raise QueryError("a reference clip needs its sample rate (reference_sample_rate=...)")

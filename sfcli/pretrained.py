@@ -59,7 +59,8 @@ def resolve_model_dir(path: str | os.PathLike[str] | None, name: str) -> Path:
     )
 
 
-def _atomic_write_bytes(target: Path, data: bytes) -> None:
+def atomic_write_bytes(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` through a temporary file in the same folder and a rename."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
@@ -102,7 +103,7 @@ def save_model_folder(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _atomic_write_bytes(folder / CONFIG_NAME, (json.dumps(config, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write_bytes(folder / CONFIG_NAME, (json.dumps(config, indent=2, sort_keys=True) + "\n").encode())
     return folder
 
 

@@ -34,11 +34,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from sfcli.errors import AudioError, ModelNotFoundError, QueryError
-from sfcli.pretrained import load_model_folder, resolve_device, resolve_model_dir, save_model_folder
+from sfcli.pretrained import (
+    atomic_write_bytes,
+    load_model_folder,
+    resolve_device,
+    resolve_model_dir,
+    save_model_folder,
+)
 
 MODEL_NAME = "soundwords"
 TEXT_CACHE_TEXTS = "text_cache.json"
 TEXT_CACHE_WEIGHTS = "text_cache.safetensors"
+AUDIO_BANK_WEIGHTS = "audio_bank.safetensors"
+AUDIO_BANK_META = "audio_bank.json"
 AISFX_LOG_MAX = 9.457798957824707  # aiSFX's spectrogram min-max normalisation constant (min is 0)
 
 
@@ -356,6 +364,81 @@ def _head(d_in: int, d_out: int, hidden: int, dropout: float, norm: bool) -> nn.
     return nn.Sequential(*layers)
 
 
+# --------------------------------------------------------------------------------------------------
+# Audio bank: text-query expansion through embeddings of known recordings
+
+
+@dataclass
+class AudioBank:
+    """SoundWords audio embeddings of known recordings (e.g. the training clips).
+
+    :meth:`expand` turns a text embedding into an audio-like one: the mean of the ``k`` bank rows
+    nearest to it (cosine), renormalised and mixed with the text embedding by ``text_weight``
+    (0 = the neighbours' mean only, 1 = the text embedding unchanged). SoundFilter separates much
+    better from audio embeddings than from text embeddings (docs/results.md), so a text query is
+    answered with the sound of the recordings its words retrieve.
+    """
+
+    embeddings: torch.Tensor
+    k: int = 10
+    text_weight: float = 0.0
+    info: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        emb = torch.as_tensor(self.embeddings, dtype=torch.float32)
+        if emb.ndim != 2 or emb.shape[0] == 0:
+            raise ValueError(f"an audio bank needs a non-empty (n, dim) matrix, got {tuple(emb.shape)}")
+        if self.k < 1:
+            raise ValueError("audio bank k must be >= 1")
+        if not 0.0 <= self.text_weight <= 1.0:
+            raise ValueError("audio bank text_weight must be in [0, 1]")
+        self.embeddings = F.normalize(emb, dim=-1)
+
+    def __len__(self) -> int:
+        return int(self.embeddings.shape[0])
+
+    def neighbours(self, query: np.ndarray) -> np.ndarray:
+        """Indices ``(n, k)`` of the bank rows nearest to each query row (most similar first)."""
+        q = torch.as_tensor(np.asarray(query, dtype=np.float32)).reshape(-1, self.embeddings.shape[1])
+        sims = q @ self.embeddings.t()
+        return torch.topk(sims, min(self.k, len(self)), dim=1).indices.numpy()
+
+    def expand(self, text_embeddings: np.ndarray) -> np.ndarray:
+        """Expanded queries ``(n, dim)`` float32, unit rows, for unit text embeddings ``(n, dim)``."""
+        t = torch.as_tensor(np.asarray(text_embeddings, dtype=np.float32)).reshape(-1, self.embeddings.shape[1])
+        idx = torch.as_tensor(self.neighbours(t.numpy()))
+        mean = F.normalize(self.embeddings[idx].mean(dim=1), dim=-1)
+        out = F.normalize(self.text_weight * t + (1.0 - self.text_weight) * mean, dim=-1)
+        return out.numpy().astype(np.float32)
+
+    def save(self, folder: str | os.PathLike[str]) -> Path:
+        """Write ``audio_bank.safetensors`` (float16) and ``audio_bank.json`` into ``folder`` atomically."""
+        from safetensors.torch import save
+
+        folder = Path(folder)
+        data = save({"embeddings": self.embeddings.to(torch.float16).contiguous()})
+        atomic_write_bytes(folder / AUDIO_BANK_WEIGHTS, data)
+        meta = {"k": self.k, "text_weight": self.text_weight, "size": len(self), **(self.info or {})}
+        atomic_write_bytes(folder / AUDIO_BANK_META, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike[str]) -> AudioBank | None:
+        """Read a bank written by :meth:`save`; ``None`` when the folder has none."""
+        from safetensors.torch import load_file
+
+        folder = Path(folder)
+        if not ((folder / AUDIO_BANK_WEIGHTS).is_file() and (folder / AUDIO_BANK_META).is_file()):
+            return None
+        try:
+            meta = json.loads((folder / AUDIO_BANK_META).read_text())
+            emb = load_file(str(folder / AUDIO_BANK_WEIGHTS))["embeddings"].float()
+            info = {key: v for key, v in meta.items() if key not in ("k", "text_weight", "size")}
+            return cls(emb, k=int(meta["k"]), text_weight=float(meta["text_weight"]), info=info)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelNotFoundError(f"{folder}: unreadable audio bank ({exc})") from exc
+
+
 class SoundWords(nn.Module):
     """Joint text/audio embedding model.
 
@@ -391,6 +474,7 @@ class SoundWords(nn.Module):
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / config.init_temperature)))
         self.text_cache: dict[str, torch.Tensor] = {}
         self._text_encoder: MiniLMEncoder | HashingEncoder | None = None
+        self.audio_bank: AudioBank | None = None
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
@@ -423,6 +507,12 @@ class SoundWords(nn.Module):
                 f"{folder}: weights do not match the config (missing {missing[:3]}, unexpected {unexpected[:3]})"
             )
         model.load_text_cache(folder)
+        bank = AudioBank.load(folder)
+        if bank is not None and bank.embeddings.shape[1] != model.config.embed_dim:
+            raise ModelNotFoundError(
+                f"{folder}: the audio bank has {bank.embeddings.shape[1]}-d rows, the model {model.config.embed_dim}-d"
+            )
+        model.audio_bank = bank
         return model.to(resolve_device(device)).eval()
 
     def save_pretrained(
@@ -440,11 +530,11 @@ class SoundWords(nn.Module):
         out = save_model_folder(folder, self.config.to_dict(), state, half=half)
         texts = list(dict.fromkeys(t for t in text_cache if t))
         if texts:
-            from safetensors.torch import save_file
+            from safetensors.torch import save
 
             feats = self.text_features(texts).float().contiguous()
-            save_file({"features": feats}, str(out / TEXT_CACHE_WEIGHTS))
-            (out / TEXT_CACHE_TEXTS).write_text(json.dumps(texts, ensure_ascii=False) + "\n")
+            atomic_write_bytes(out / TEXT_CACHE_WEIGHTS, save({"features": feats}))
+            atomic_write_bytes(out / TEXT_CACHE_TEXTS, (json.dumps(texts, ensure_ascii=False) + "\n").encode())
         return out
 
     def load_text_cache(self, folder: str | os.PathLike[str]) -> int:
@@ -518,6 +608,14 @@ class SoundWords(nn.Module):
             return np.zeros((0, self.config.embed_dim), dtype=np.float32)
         feats = self.text_features([t.strip() for t in texts]).to(self.device)
         return self.project_text(feats).float().cpu().numpy()
+
+    def text_query(self, texts: Sequence[str], expand: bool = True) -> np.ndarray:
+        """Conditioning vectors for text queries: :meth:`embed_text`, expanded through the
+        :class:`AudioBank` when the model has one and ``expand`` is true. ``(n, embed_dim)`` unit rows."""
+        emb = self.embed_text(texts)
+        if expand and self.audio_bank is not None and emb.shape[0]:
+            return self.audio_bank.expand(emb)
+        return emb
 
     # ---- audio --------------------------------------------------------------------------------
     def prepare_audio(self, clip: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -97,3 +97,32 @@ def test_bad_mixtures(sep: Separator) -> None:
 def test_missing_models_folder(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError):
         Separator.from_pretrained(tmp_path)
+
+
+def test_text_queries_go_through_the_audio_bank(tiny_models: Path, tmp_path: Path) -> None:
+    import shutil
+
+    import torch
+
+    from sfcli.words import AudioBank
+
+    models = tmp_path / "models"
+    shutil.copytree(tiny_models, models)
+    rng = np.random.default_rng(3)
+    rows = rng.standard_normal((6, 64)).astype(np.float32)
+    AudioBank(torch.from_numpy(rows), k=1).save(models / "soundwords")
+    expanded = Separator.from_pretrained(models)
+    raw = Separator.from_pretrained(models, text_expansion=False)
+    plain = raw.words.embed_text(["owl hooting"])[0]
+    np.testing.assert_allclose(raw.embed_query(text="owl hooting"), plain, atol=1e-6)
+    want = expanded.words.audio_bank.expand(plain[None])[0]
+    np.testing.assert_allclose(expanded.embed_query(text="owl hooting"), want, atol=1e-6)
+    mix = rng.standard_normal(16000).astype(np.float32)
+    a = expanded.separate(mix, 16000, text="owl hooting").target
+    b = raw.separate(mix, 16000, text="owl hooting").target
+    assert not np.allclose(a, b, atol=1e-4)
+    clip = rng.standard_normal(8000).astype(np.float32)  # reference queries are never expanded
+    np.testing.assert_array_equal(
+        expanded.embed_query(reference=clip, reference_sample_rate=16000),
+        raw.embed_query(reference=clip, reference_sample_rate=16000),
+    )

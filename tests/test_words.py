@@ -12,6 +12,7 @@ import torch
 from sfcli.errors import AudioError, ModelNotFoundError, QueryError
 from sfcli.pretrained import default_models_dir
 from sfcli.words import (
+    AudioBank,
     LogMelCNN,
     SoundWords,
     SoundWordsConfig,
@@ -105,6 +106,65 @@ def test_save_and_load_round_trip(tiny: SoundWords, tmp_path: Path) -> None:
     half = SoundWords.from_pretrained(tmp_path / "models")
     assert set(half.text_cache) == {"owl", "rain"}  # shipped text features: no encoder needed
     assert float(half.embed_text(["owl"])[0] @ tiny.embed_text(["owl"])[0]) > 0.999
+
+
+def _unit(rng: np.random.Generator, n: int, d: int = 64) -> np.ndarray:
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_audio_bank_expansion_rule() -> None:
+    rng = np.random.default_rng(0)
+    rows, queries = _unit(rng, 7), _unit(rng, 3)
+    nearest = np.argmax(queries @ rows.T, axis=1)
+    one = AudioBank(torch.from_numpy(rows), k=1, text_weight=0.0)
+    np.testing.assert_allclose(one.expand(queries), rows[nearest], atol=1e-6)  # k=1: the nearest clip itself
+    np.testing.assert_allclose(
+        AudioBank(torch.from_numpy(rows), k=3, text_weight=1.0).expand(queries), queries, atol=1e-6
+    )
+    mixed = AudioBank(torch.from_numpy(rows), k=2, text_weight=0.5)
+    idx = mixed.neighbours(queries)
+    assert idx.shape == (3, 2) and (idx[:, 0] == nearest).all()
+    mean = rows[idx].mean(axis=1)
+    want = 0.5 * queries + 0.5 * mean / np.linalg.norm(mean, axis=1, keepdims=True)
+    want /= np.linalg.norm(want, axis=1, keepdims=True)
+    got = mixed.expand(queries)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    np.testing.assert_allclose(_norms(got), 1.0, atol=1e-5)
+    assert AudioBank(torch.from_numpy(rows), k=50).expand(queries).shape == (3, 64)  # k above the bank size
+    for bad in ({"k": 0}, {"text_weight": 1.5}):
+        with pytest.raises(ValueError):
+            AudioBank(torch.from_numpy(rows), **bad)
+    with pytest.raises(ValueError):
+        AudioBank(torch.zeros(0, 64))
+
+
+def test_audio_bank_saved_beside_the_model(tiny: SoundWords, tmp_path: Path) -> None:
+    folder = tmp_path / "soundwords"
+    tiny.save_pretrained(folder, half=False)
+    assert SoundWords.from_pretrained(folder).audio_bank is None
+    rng = np.random.default_rng(1)
+    clips = [rng.standard_normal(9000).astype(np.float32) for _ in range(5)]
+    emb = tiny.embed_audio(clips, 8000)
+    AudioBank(torch.from_numpy(emb), k=2, text_weight=0.25, info={"source": "test"}).save(folder)
+    loaded = SoundWords.from_pretrained(folder)
+    bank = loaded.audio_bank
+    assert bank is not None and len(bank) == 5 and bank.k == 2 and bank.text_weight == 0.25
+    assert bank.info == {"source": "test"}
+    np.testing.assert_allclose(bank.embeddings.numpy(), emb, atol=2e-3)  # stored as float16
+    plain = loaded.embed_text(["owl hooting", "rain"])
+    np.testing.assert_array_equal(loaded.text_query(["owl hooting", "rain"], expand=False), plain)
+    expanded = loaded.text_query(["owl hooting", "rain"])
+    np.testing.assert_allclose(expanded, bank.expand(plain), atol=1e-6)
+    assert not np.allclose(expanded, plain, atol=1e-3)
+    assert tiny.text_query(["owl"]).shape == (1, 64)  # no bank: the text embedding
+    np.testing.assert_array_equal(tiny.text_query(["owl"]), tiny.embed_text(["owl"]))
+    AudioBank(torch.zeros(3, 8) + 1.0).save(folder)  # rows of the wrong width
+    with pytest.raises(ModelNotFoundError, match="audio bank"):
+        SoundWords.from_pretrained(folder)
+    (folder / "audio_bank.json").write_text("{not json")
+    with pytest.raises(ModelNotFoundError, match="unreadable audio bank"):
+        SoundWords.from_pretrained(folder)
 
 
 def test_mel_filterbank_is_area_normalised_and_ordered() -> None:

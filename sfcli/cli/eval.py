@@ -117,6 +117,10 @@ def eval_separation(
         typer.Option("--min-si-sdri", help="Exit 3 when the mean target SI-SDRi (worst query kind) is below X dB."),
     ] = None,
     irm: Annotated[bool, typer.Option("--irm/--no-irm", help="Compute the ideal-ratio-mask bound.")] = True,
+    raw_text: Annotated[
+        bool,
+        typer.Option("--raw-text", help="Text queries use the plain text embedding (no audio-bank expansion)."),
+    ] = False,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
@@ -152,15 +156,17 @@ def eval_separation(
         with tempfile.TemporaryDirectory(prefix=f"sfcli-eval-{split}-") as tmp:
             items += read_manifest(generate_manifest(corpus, split, n, seed, Path(tmp)), limit)
 
+    expand = not raw_text
     separators: list[tuple[str, Any]] = []
     for folder in models or []:
-        separators.append((str(folder), Separator.from_pretrained(folder, device=device)))
+        separators.append((str(folder), Separator.from_pretrained(folder, device=device, text_expansion=expand)))
     if filters:
         sw = SoundWords.from_pretrained(words, device=device)
         for folder in filters:
-            separators.append((str(folder), Separator(SoundFilter.from_pretrained(folder), sw, device=device)))
+            filt = SoundFilter.from_pretrained(folder)
+            separators.append((str(folder), Separator(filt, sw, device=device, text_expansion=expand)))
     if not separators:
-        separators.append(("shipped", Separator.from_pretrained(None, device=device)))
+        separators.append(("shipped", Separator.from_pretrained(None, device=device, text_expansion=expand)))
 
     prog = _progress(quiet)
     if prog is not None:

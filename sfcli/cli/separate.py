@@ -70,6 +70,13 @@ def separate(
     overlap: Annotated[
         float, typer.Option("--overlap", min=0.0, help="Cross-faded overlap between 2 s windows, in seconds.")
     ] = 0.5,
+    raw_text: Annotated[
+        bool,
+        typer.Option(
+            "--raw-text",
+            help="Condition on the plain text embedding instead of the sound of the recordings it retrieves.",
+        ),
+    ] = False,
 ) -> None:
     """Extract the sound described by --text (or like the --ref clip) from each INPUT.
 
@@ -93,7 +100,7 @@ def separate(
 
     files = expand_inputs(inputs)
     names = output_names(files)
-    sep = Separator.from_pretrained(models, device=device.value, overlap_seconds=overlap)
+    sep = Separator.from_pretrained(models, device=device.value, overlap_seconds=overlap, text_expansion=not raw_text)
 
     # Every query is embedded once, up front; a bad query stops before any file is touched.
     queries: list[tuple[str, str | None, object]] = []

@@ -61,6 +61,26 @@ def test_eval_json_fields_and_default_command(cli, tiny_models: Path, tmp_path: 
     )
 
 
+def test_raw_text_changes_only_text_queries(cli, tiny_models: Path, tmp_path: Path) -> None:
+    import shutil
+
+    import torch
+
+    from sfcli.words import AudioBank
+
+    models = tmp_path / "models"
+    shutil.copytree(tiny_models, models)
+    AudioBank(torch.randn(4, 64, generator=torch.Generator().manual_seed(1)), k=1).save(models / "soundwords")
+    m = _manifest(tmp_path / "d")
+    reps = {}
+    for name, extra in (("bank", []), ("raw", ["--raw-text"])):
+        r = cli("eval", m, "--models", models, "--json", "--no-irm", *extra)
+        assert r.code == 0, r.err
+        reps[name] = json.loads(r.out)["aggregate"]["overall"]
+    assert reps["bank"]["audio"] == reps["raw"]["audio"]
+    assert reps["bank"]["text"]["target_si_sdri"]["mean"] != reps["raw"]["text"]["target_si_sdri"]["mean"]
+
+
 def test_several_filters_give_mean_and_std(cli, tiny_models: Path, tmp_path: Path) -> None:
     m = _manifest(tmp_path / "d", n=2)
     other = tmp_path / "f2"

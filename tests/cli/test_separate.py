@@ -31,6 +31,28 @@ def test_text_query_writes_target_and_residual(cli, tiny_models: Path, write_wav
     np.testing.assert_allclose(t + res, x, atol=1e-5)
 
 
+def test_raw_text_skips_the_audio_bank(cli, tiny_models: Path, write_wav, tmp_path: Path) -> None:
+    import shutil
+
+    import torch
+
+    from sfcli.words import AudioBank
+
+    models = tmp_path / "models"
+    shutil.copytree(tiny_models, models)
+    AudioBank(torch.randn(4, 64, generator=torch.Generator().manual_seed(0)), k=1).save(models / "soundwords")
+    mix = write_wav("mix.wav", seconds=2.0, sr=16000)
+    outs = {}
+    for name, extra in (("bank", []), ("raw", ["--raw-text"])):
+        r = cli("separate", mix, "-t", "owl hooting", "-o", tmp_path / name, "--models", models, *extra)
+        assert r.code == 0, r.err
+        outs[name] = _read(tmp_path / name / "mix" / "target.wav")[0]
+    r = cli("separate", mix, "-t", "owl hooting", "-o", tmp_path / "plain", "--models", tiny_models)
+    assert r.code == 0, r.err
+    np.testing.assert_array_equal(outs["raw"], _read(tmp_path / "plain" / "mix" / "target.wav")[0])
+    assert not np.allclose(outs["bank"], outs["raw"], atol=1e-4)
+
+
 def test_several_queries_json_and_plot(cli, tiny_models: Path, write_wav, tmp_path: Path) -> None:
     mix = write_wav("street.wav", seconds=1.0)
     out = tmp_path / "sep"
