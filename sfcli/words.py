@@ -397,17 +397,20 @@ class AudioBank:
     def __len__(self) -> int:
         return int(self.embeddings.shape[0])
 
+    def _rows(self, x: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(x, dtype=np.float32)).reshape(-1, self.embeddings.shape[1])
+
+    def _topk(self, q: torch.Tensor) -> torch.Tensor:
+        return torch.topk(q @ self.embeddings.t(), min(self.k, len(self)), dim=1).indices
+
     def neighbours(self, query: np.ndarray) -> np.ndarray:
         """Indices ``(n, k)`` of the bank rows nearest to each query row (most similar first)."""
-        q = torch.as_tensor(np.asarray(query, dtype=np.float32)).reshape(-1, self.embeddings.shape[1])
-        sims = q @ self.embeddings.t()
-        return torch.topk(sims, min(self.k, len(self)), dim=1).indices.numpy()
+        return self._topk(self._rows(query)).numpy()
 
     def expand(self, text_embeddings: np.ndarray) -> np.ndarray:
         """Expanded queries ``(n, dim)`` float32, unit rows, for unit text embeddings ``(n, dim)``."""
-        t = torch.as_tensor(np.asarray(text_embeddings, dtype=np.float32)).reshape(-1, self.embeddings.shape[1])
-        idx = torch.as_tensor(self.neighbours(t.numpy()))
-        mean = F.normalize(self.embeddings[idx].mean(dim=1), dim=-1)
+        t = self._rows(text_embeddings)
+        mean = F.normalize(self.embeddings[self._topk(t)].mean(dim=1), dim=-1)
         out = F.normalize(self.text_weight * t + (1.0 - self.text_weight) * mean, dim=-1)
         return out.numpy().astype(np.float32)
 
