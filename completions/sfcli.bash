@@ -117,7 +117,7 @@ _sfcli() {
                 --device) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--corpus --manifest -m --words --run-dir --out -o --steps --batch-size --lr --warmup --lr-schedule --seed --text-rate --consistency-loss --no-consistency-loss --residual-output --no-residual-output --projection --eval-every --checkpoint-every --valid-size --reuse-cond-embeddings --crop-seconds --channels --paper-arch --init --max-minutes --device --tiny --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--corpus --manifest -m --words --run-dir --out -o --steps --batch-size --lr --warmup --lr-schedule --seed --text-rate --consistency-loss --no-consistency-loss --residual-output --no-residual-output --projection --eval-every --checkpoint-every --valid-size --reuse-cond-embeddings --crop-seconds --channels --paper-arch --init --text-expansion --max-minutes --device --tiny --quiet -q" -- "$cur"))
             fi
             ;;
         "train-words")

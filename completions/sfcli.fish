@@ -75,6 +75,7 @@ complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l crop-seconds 
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l channels -r -d 'Override the U-Net width.'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l paper-arch -d 'The papers full-rate waveform U-Net (strides 2-4-5-8) instead of the shipped design.'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l init -r -F -d 'Warm-start from a SoundFilter model folder or a train-filter checkpoint (new runs only).'
+complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l text-expansion -d 'Text-conditioned examples get the SoundWords audio-bank expansion that separate --text uses, leaving out the bank clips of the targets own recording family.'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l max-minutes -r -d 'Stop (checkpointed, resumable) after this much wall time.'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l device -r -d 'cpu, cuda or auto.'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l tiny -d 'Test only: tiny models and synthetic tone mixtures (no corpus).'

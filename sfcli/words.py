@@ -400,17 +400,36 @@ class AudioBank:
     def _rows(self, x: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(np.asarray(x, dtype=np.float32)).reshape(-1, self.embeddings.shape[1])
 
-    def _topk(self, q: torch.Tensor) -> torch.Tensor:
-        return torch.topk(q @ self.embeddings.t(), min(self.k, len(self)), dim=1).indices
+    def _topk(self, q: torch.Tensor, exclude: Sequence[Sequence[int] | None] | None = None) -> torch.Tensor:
+        sims = q @ self.embeddings.t()
+        k = min(self.k, len(self))
+        if exclude is not None:
+            if len(exclude) != sims.shape[0]:
+                raise ValueError(f"exclude has {len(exclude)} entries for {sims.shape[0]} queries")
+            for i, rows in enumerate(exclude):
+                if rows is None or len(rows) == 0:
+                    continue
+                idx = torch.as_tensor(np.asarray(rows, dtype=np.int64))
+                sims[i, idx] = -math.inf
+                if len(self) - int(torch.isinf(sims[i]).sum()) < k:
+                    raise ValueError(f"excluding {len(idx)} rows leaves fewer than k={k} bank rows")
+        return torch.topk(sims, k, dim=1).indices
 
-    def neighbours(self, query: np.ndarray) -> np.ndarray:
-        """Indices ``(n, k)`` of the bank rows nearest to each query row (most similar first)."""
-        return self._topk(self._rows(query)).numpy()
+    def neighbours(self, query: np.ndarray, exclude: Sequence[Sequence[int] | None] | None = None) -> np.ndarray:
+        """Indices ``(n, k)`` of the bank rows nearest to each query row (most similar first).
 
-    def expand(self, text_embeddings: np.ndarray) -> np.ndarray:
-        """Expanded queries ``(n, dim)`` float32, unit rows, for unit text embeddings ``(n, dim)``."""
+        ``exclude`` optionally gives, per query, bank rows it may not use (e.g. a training clip's own
+        recording family, so that training sees the expansion a new recording would get).
+        """
+        return self._topk(self._rows(query), exclude).numpy()
+
+    def expand(self, text_embeddings: np.ndarray, exclude: Sequence[Sequence[int] | None] | None = None) -> np.ndarray:
+        """Expanded queries ``(n, dim)`` float32, unit rows, for unit text embeddings ``(n, dim)``.
+
+        ``exclude`` as in :meth:`neighbours`.
+        """
         t = self._rows(text_embeddings)
-        mean = F.normalize(self.embeddings[self._topk(t)].mean(dim=1), dim=-1)
+        mean = F.normalize(self.embeddings[self._topk(t, exclude)].mean(dim=1), dim=-1)
         out = F.normalize(self.text_weight * t + (1.0 - self.text_weight) * mean, dim=-1)
         return out.numpy().astype(np.float32)
 

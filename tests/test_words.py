@@ -139,6 +139,25 @@ def test_audio_bank_expansion_rule() -> None:
         AudioBank(torch.zeros(0, 64))
 
 
+def test_audio_bank_exclusion_skips_the_given_rows() -> None:
+    rng = np.random.default_rng(1)
+    rows, queries = _unit(rng, 9), _unit(rng, 2)
+    bank = AudioBank(torch.from_numpy(rows), k=3)
+    full = bank.neighbours(queries)
+    drop = [full[0, :2].tolist(), None]
+    got = bank.neighbours(queries, exclude=drop)
+    order = np.argsort(-(queries[0] @ rows.T))
+    want0 = [int(i) for i in order if i not in drop[0]][:3]
+    assert got[0].tolist() == want0 and (got[1] == full[1]).all()
+    mean = rows[want0].mean(axis=0)
+    np.testing.assert_allclose(bank.expand(queries, exclude=drop)[0], mean / np.linalg.norm(mean), atol=1e-5)
+    np.testing.assert_allclose(bank.expand(queries, exclude=drop)[1], bank.expand(queries)[1], atol=1e-6)
+    with pytest.raises(ValueError, match="fewer than k"):
+        bank.neighbours(queries, exclude=[list(range(7)), None])  # two rows left for k = 3
+    with pytest.raises(ValueError, match="entries"):
+        bank.neighbours(queries, exclude=[None])
+
+
 def test_audio_bank_saved_beside_the_model(tiny: SoundWords, tmp_path: Path) -> None:
     folder = tmp_path / "soundwords"
     tiny.save_pretrained(folder, half=False)

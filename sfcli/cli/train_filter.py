@@ -104,6 +104,14 @@ def train_filter_cmd(
             "--init", help="Warm-start from a SoundFilter model folder or a train-filter checkpoint (new runs only)."
         ),
     ] = None,
+    text_expansion: Annotated[
+        bool,
+        typer.Option(
+            "--text-expansion",
+            help="Text-conditioned examples get the SoundWords audio-bank expansion that `separate --text` "
+            "uses, leaving out the bank clips of the target's own recording family.",
+        ),
+    ] = False,
     max_minutes: Annotated[
         float | None,
         typer.Option("--max-minutes", help="Stop (checkpointed, resumable) after this much wall time."),
@@ -161,6 +169,7 @@ def train_filter_cmd(
         checkpoint_every=checkpoint_every,
         valid_size=valid_size,
         reuse_cond_embeddings=reuse_cond,
+        text_expansion=text_expansion,
         device=device,
         max_seconds=None if max_minutes is None else 60.0 * max_minutes,
         init=init,

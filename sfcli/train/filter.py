@@ -6,7 +6,8 @@ Recipe (paper §3.3.1):
   (:class:`sfcli.data.mixing.MixtureDataset` on the corpus, or :class:`ToneMixtures` for tests);
 * the conditioning vector is the SoundWords **text** embedding of one of the target's descriptions with
   probability ``text_rate`` (default 0.3, the paper's Table 1 setting), otherwise the SoundWords **audio**
-  embedding of the dataset's disjoint 2 s conditioning crop of the same clip;
+  embedding of the dataset's disjoint 2 s conditioning crop of the same clip; with ``text_expansion``
+  the text embedding goes through the SoundWords audio bank as at inference (:class:`TextExpander`);
 * loss: ``softplus(30 − SI-SDR)`` of target and of residual, plus the consistency loss
   ``softplus(30 − SNR(target + residual, mixture))`` (:func:`sfcli.losses.separation_loss`), with the
   ablation switches ``consistency_loss`` / ``residual_output`` / ``projection``;
@@ -96,6 +97,7 @@ class TrainFilterOptions:
     checkpoint_every: int = 50
     valid_size: int = 64
     reuse_cond_embeddings: int = 0
+    text_expansion: bool = False
     prefetch: bool = True
     max_seconds: float | None = None
     init: Path | None = None
@@ -219,6 +221,42 @@ def item_descriptions(item: dict[str, Any]) -> list[str]:
     return descs
 
 
+class TextExpander:
+    """Training-time text conditioning through the SoundWords audio bank, as inference does it.
+
+    ``sfcli separate --text`` answers a text query with the mean audio embedding of the bank clips
+    nearest to it (:meth:`sfcli.words.AudioBank.expand`). Training with the same expansion matches the
+    conditioning the filter meets later. The bank holds the training clips, so each example leaves out
+    the bank rows of its own recording family: the expansion it gets is the one a new recording would.
+    """
+
+    def __init__(self, bank: Any, exclude_by_clip: dict[str, np.ndarray]) -> None:
+        self.bank = bank
+        self.exclude_by_clip = exclude_by_clip
+
+    def __call__(self, text_embeddings: np.ndarray, clip_ids: Sequence[str]) -> np.ndarray:
+        """Expanded rows for the text embeddings of examples whose targets are ``clip_ids``."""
+        exclude = [self.exclude_by_clip.get(c) for c in clip_ids]
+        return np.asarray(self.bank.expand(text_embeddings, exclude=exclude), dtype=np.float32)
+
+    @classmethod
+    def for_corpus(cls, bank: Any, corpus: Any) -> TextExpander:
+        """Map a bank built from ``corpus``'s train split (``scripts/make_audio_bank.py``) to its clips."""
+        clips = corpus.split("train") if corpus is not None and hasattr(corpus, "split") else []
+        info = getattr(bank, "info", None) or {}
+        cats = info.get("categories")
+        if len(clips) != len(bank) or (cats is not None and sorted({c.category for c in clips}) != list(cats)):
+            raise SfcliError(
+                f"the audio bank ({len(bank)} rows) was not built from this corpus' train split ({len(clips)} "
+                "clips); rebuild it with scripts/make_audio_bank.py or train without --text-expansion"
+            )
+        rows: dict[str, list[int]] = {}
+        for i, c in enumerate(clips):
+            rows.setdefault(str(c.extra.get("family", c.id)), []).append(i)
+        fam = {k: np.asarray(v, dtype=np.int64) for k, v in rows.items()}
+        return cls(bank, {c.id: fam[str(c.extra.get("family", c.id))] for c in clips})
+
+
 class ConditioningCache:
     """SoundWords embeddings for training: every text once, conditioning crops per batch.
 
@@ -234,8 +272,10 @@ class ConditioningCache:
         path: Path | None = None,
         fingerprint: str = "",
         reuse_per_clip: int = 0,
+        expander: TextExpander | None = None,
     ) -> None:
         self.words = words
+        self.expander = expander
         self.sr = sample_rate
         self.path = path
         self.fingerprint = fingerprint
@@ -281,8 +321,11 @@ class ConditioningCache:
                     audio_idx.append(i)
         if need_text:
             self.add_texts([d for _, d in need_text], save=False)
-            for i, d in need_text:
-                out[i] = self.text[d]
+            text = np.stack([self.text[d] for _, d in need_text])
+            if self.expander is not None:
+                text = self.expander(text, [str(items[i].get("clip_id", "")) for i, _ in need_text])
+            for (i, _), e in zip(need_text, text, strict=True):
+                out[i] = e
         if audio_idx:
             embs = np.asarray(self.words.embed_audio([items[i]["cond_audio"] for i in audio_idx], self.sr), np.float32)
             self.audio_computed += len(audio_idx)
@@ -554,9 +597,23 @@ def _train(
     t0 = time.monotonic()
     text_path = run_dir / "text_embeddings.pt"
 
+    expander = None
+    if opts.text_expansion:
+        bank = getattr(words, "audio_bank", None)
+        if bank is None:
+            raise SfcliError(
+                "--text-expansion needs a SoundWords model with an audio bank (scripts/make_audio_bank.py)"
+            )
+        expander = TextExpander.for_corpus(bank, getattr(train_data, "corpus", None))
+
     def make_cache() -> ConditioningCache:
         return ConditioningCache(
-            words, opts.sample_rate, path=text_path, fingerprint=fp, reuse_per_clip=opts.reuse_cond_embeddings
+            words,
+            opts.sample_rate,
+            path=text_path,
+            fingerprint=fp,
+            reuse_per_clip=opts.reuse_cond_embeddings,
+            expander=expander,
         )
 
     # The main process embeds every description once and stores them; the others then read that file.
@@ -729,6 +786,7 @@ def _train(
         "best_step": best["step"],
         "best_valid": best["metrics"],
         "text_rate": opts.text_rate,
+        "text_expansion": opts.text_expansion,
         "audio_embeddings_computed": cache.audio_computed,
         "audio_embeddings_reused": cache.audio_reused,
         "parameters": model.num_parameters(),
@@ -788,6 +846,7 @@ def corpus_datasets(
 
 __all__ = [
     "ConditioningCache",
+    "TextExpander",
     "ToneMixtures",
     "TrainFilterOptions",
     "build_validation",

@@ -17,6 +17,7 @@ from sfcli.errors import SfcliError
 from sfcli.filter_model import SoundFilter, SoundFilterConfig
 from sfcli.train.filter import (
     ConditioningCache,
+    TextExpander,
     ToneMixtures,
     TrainFilterOptions,
     draw_example,
@@ -177,6 +178,67 @@ def test_text_embeddings_are_cached_and_text_rate_is_respected(tmp_path: Path) -
     words2 = _CountingWords()
     ConditioningCache(words2, 16000, path=tmp_path / "t.pt", fingerprint="x").add_texts(ds.descriptions())
     assert words2.texts == []
+
+
+class _Clips:
+    """Just enough of a corpus for TextExpander.for_corpus: the train split's clip records."""
+
+    def __init__(self, families: list[str], category: str = "hum") -> None:
+        from sfcli.data.corpus import ClipRecord
+
+        self.clips = [
+            ClipRecord(f"c{i}", "test", f"{i}.wav", "CC0", category, ["a hum"], 1.0, "train", extra={"family": f})
+            for i, f in enumerate(families)
+        ]
+
+    def split(self, name: str) -> list:
+        return self.clips if name == "train" else []
+
+
+def test_text_expansion_leaves_out_the_targets_own_family() -> None:
+    from sfcli.words import AudioBank
+
+    rng = np.random.default_rng(0)
+    rows = rng.standard_normal((6, 64)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    bank = AudioBank(torch.from_numpy(rows), k=2, info={"categories": ["hum"]})
+    exp = TextExpander.for_corpus(bank, _Clips(["a", "a", "b", "c", "c", "c"]))
+    text = rows[[0, 0]] + 0.01  # a description whose nearest bank rows are clip 0's family
+    assert set(bank.neighbours(text[:1])[0]) & {0, 1}
+    got = exp(text, ["c0", "elsewhere"])
+    near = bank.neighbours(text[:1], exclude=[[0, 1]])[0]
+    assert not set(near) & {0, 1}
+    mean = rows[near].mean(axis=0)
+    np.testing.assert_allclose(got[0], mean / np.linalg.norm(mean), atol=1e-5)
+    np.testing.assert_allclose(got[1], bank.expand(text[1:])[0], atol=1e-6)  # not a bank clip: plain expansion
+    with pytest.raises(SfcliError, match="not built from this corpus"):
+        TextExpander.for_corpus(bank, _Clips(["a", "b"]))
+    with pytest.raises(SfcliError, match="not built from this corpus"):
+        TextExpander.for_corpus(bank, _Clips(["a"] * 6, category="rain"))
+
+
+def test_conditioning_cache_expands_only_text_rows() -> None:
+    seen: list[list[str]] = []
+
+    def expander(emb: np.ndarray, clip_ids) -> np.ndarray:
+        seen.append(list(clip_ids))
+        return np.full_like(emb, 0.125)
+
+    words = SoundWords.tiny(seed=0)
+    ds = ToneMixtures(seed=0, seconds=0.1)
+    items = [draw_example(ds, i) for i in range(6)]
+    use_text = [True, False, True, False, False, True]
+    cond = ConditioningCache(words, 16000, expander=expander).conditioning(items, use_text, [0.0] * 6)
+    assert seen == [[str(items[i].get("clip_id", "")) for i in (0, 2, 5)]]
+    assert np.allclose(cond[[0, 2, 5]], 0.125)
+    np.testing.assert_allclose(
+        cond[[1, 3, 4]], words.embed_audio([items[i]["cond_audio"] for i in (1, 3, 4)], 16000), atol=1e-6
+    )
+
+
+def test_text_expansion_needs_an_audio_bank(tmp_path: Path) -> None:
+    with pytest.raises(SfcliError, match="audio bank"):
+        _train(_opts(tmp_path / "run", text_expansion=True))
 
 
 def test_near_silent_targets_are_redrawn() -> None:
