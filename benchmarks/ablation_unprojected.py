@@ -14,30 +14,11 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from sfcli.api import Separator
 from sfcli.data.corpus import default_corpus_dir
 from sfcli.evaluation import read_manifest, separate_items, summarize
 from sfcli.filter_model import SoundFilter
 from sfcli.words import SoundWords
-
-
-class UnprojectedSeparator(Separator):
-    """A Separator whose windows return the network's own target output (``project=False``)."""
-
-    def window_fn(self, embedding: np.ndarray):  # type: ignore[override]
-        """Like :meth:`Separator.window_fn` without the mixture-consistency projection."""
-        cond = torch.as_tensor(np.asarray(embedding, dtype=np.float32), device=self.device).reshape(1, -1)
-
-        def run(window: np.ndarray) -> np.ndarray:
-            x = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)).to(self.device)
-            with torch.inference_mode():
-                target, _ = self.filter(x.unsqueeze(1), cond.expand(x.shape[0], -1), project=False)
-            return target.squeeze(1).cpu().numpy()
-
-        return run
 
 
 def main() -> None:
@@ -51,8 +32,8 @@ def main() -> None:
     words = SoundWords.from_pretrained(args.words)
     for folder in args.filters:
         row: dict[str, object] = {"model": str(folder), "n_mixtures": len(items)}
-        for name, cls in (("projected", Separator), ("unprojected", UnprojectedSeparator)):
-            sep = cls(SoundFilter.from_pretrained(folder), words)
+        for name, project in (("projected", True), ("unprojected", False)):
+            sep = Separator(SoundFilter.from_pretrained(folder), words, project=project)
             overall = summarize(separate_items(sep, items, ["text", "audio"]))["overall"]
             row[name] = {q: round(v["target_si_sdri"], 2) for q, v in overall.items()}
         print(json.dumps(row), flush=True)

@@ -80,6 +80,9 @@ class Separator:
         overlap_seconds: cross-faded overlap between consecutive windows.
         text_expansion: answer text queries through the SoundWords audio bank when the model has one
             (:meth:`sfcli.words.SoundWords.text_query`); ``False`` conditions on the plain text embedding.
+        project: apply the exact mixture-consistency projection to each window's target (always, in
+            use). ``False`` keeps the network's raw target output, for scoring models trained without
+            it (``benchmarks/ablation_unprojected.py``); the residual is ``mixture - target`` either way.
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class Separator:
         window_seconds: float = 2.0,
         overlap_seconds: float = 0.5,
         text_expansion: bool = True,
+        project: bool = True,
     ) -> None:
         if not 0 <= overlap_seconds < window_seconds:
             raise ValueError("overlap_seconds must be in [0, window_seconds)")
@@ -100,6 +104,7 @@ class Separator:
         self.window_seconds = window_seconds
         self.overlap_seconds = overlap_seconds
         self.text_expansion = text_expansion
+        self.project = project
         self.model_rate = int(filter_model.config.sample_rate)
 
     @classmethod
@@ -154,7 +159,7 @@ class Separator:
         def run(window: np.ndarray) -> np.ndarray:
             x = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)).to(self.device)
             with torch.inference_mode():
-                target, _ = self.filter(x.unsqueeze(1), cond.expand(x.shape[0], -1), project=True)
+                target, _ = self.filter(x.unsqueeze(1), cond.expand(x.shape[0], -1), project=self.project)
             return target.squeeze(1).cpu().numpy()
 
         return run
