@@ -32,8 +32,9 @@ def main() -> None:
     words = SoundWords.from_pretrained(args.words)
     for folder in args.filters:
         row: dict[str, object] = {"model": str(folder), "n_mixtures": len(items)}
+        filt = SoundFilter.from_pretrained(folder)
         for name, project in (("projected", True), ("unprojected", False)):
-            sep = Separator(SoundFilter.from_pretrained(folder), words, project=project)
+            sep = Separator(filt, words, project=project)
             overall = summarize(separate_items(sep, items, ["text", "audio"]))["overall"]
             row[name] = {q: round(v["target_si_sdri"], 2) for q, v in overall.items()}
         print(json.dumps(row), flush=True)

@@ -250,11 +250,12 @@ class TextExpander:
                 f"the audio bank ({len(bank)} rows) was not built from this corpus' train split ({len(clips)} "
                 "clips); rebuild it with scripts/make_audio_bank.py or train without --text-expansion"
             )
+        families = [str(c.extra.get("family", c.id)) for c in clips]
         rows: dict[str, list[int]] = {}
-        for i, c in enumerate(clips):
-            rows.setdefault(str(c.extra.get("family", c.id)), []).append(i)
+        for i, f in enumerate(families):
+            rows.setdefault(f, []).append(i)
         fam = {k: np.asarray(v, dtype=np.int64) for k, v in rows.items()}
-        return cls(bank, {c.id: fam[str(c.extra.get("family", c.id))] for c in clips})
+        return cls(bank, {c.id: fam[f] for c, f in zip(clips, families, strict=True)})
 
 
 class ConditioningCache:
