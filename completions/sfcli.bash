@@ -112,12 +112,14 @@ _sfcli() {
                 --reuse-cond-embeddings) COMPREPLY=(); return ;;
                 --crop-seconds) COMPREPLY=(); return ;;
                 --channels) COMPREPLY=(); return ;;
+                --max-channels) COMPREPLY=(); return ;;
                 --init) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --max-minutes) COMPREPLY=(); return ;;
                 --device) COMPREPLY=(); return ;;
+                --workers) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--corpus --manifest -m --words --run-dir --out -o --steps --batch-size --lr --warmup --lr-schedule --seed --text-rate --consistency-loss --no-consistency-loss --residual-output --no-residual-output --projection --eval-every --checkpoint-every --valid-size --reuse-cond-embeddings --crop-seconds --channels --paper-arch --init --text-expansion --max-minutes --device --tiny --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--corpus --manifest -m --words --run-dir --out -o --steps --batch-size --lr --warmup --lr-schedule --seed --text-rate --consistency-loss --no-consistency-loss --residual-output --no-residual-output --projection --eval-every --checkpoint-every --valid-size --reuse-cond-embeddings --crop-seconds --channels --max-channels --paper-arch --init --text-expansion --max-minutes --device --workers --tiny --quiet -q" -- "$cur"))
             fi
             ;;
         "train-words")

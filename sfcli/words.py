@@ -680,11 +680,20 @@ class SoundWords(nn.Module):
         self, clips: Sequence[np.ndarray], sample_rate: int, batch_size: int = 32
     ) -> list[torch.Tensor]:
         """Per clip, the backbone features of each of its windows: a list of ``(k_i, feature_dim)``."""
+        return self.window_features([self.audio_windows(c, sample_rate) for c in clips], batch_size)
+
+    def audio_windows(self, clip: np.ndarray, sample_rate: int) -> np.ndarray:
+        """The audio tower's input windows of one clip, ``(k, window_samples)``: the CPU-only part of
+        :meth:`embed_audio` (resampling, peak normalisation, windowing), e.g. for data-loading workers."""
+        return self.windows(self.prepare_audio(clip, sample_rate))
+
+    @torch.no_grad()
+    def window_features(self, wins: Sequence[np.ndarray], batch_size: int = 32) -> list[torch.Tensor]:
+        """Backbone features of each clip's windows (from :meth:`audio_windows`): ``(k_i, feature_dim)`` each."""
         was_training = self.training
         self.eval()
         try:
-            wins = [self.windows(self.prepare_audio(c, sample_rate)) for c in clips]
-            flat = np.concatenate(wins, axis=0) if wins else np.zeros((0, self.config.window_samples))
+            flat = np.concatenate(wins, axis=0) if len(wins) else np.zeros((0, self.config.window_samples))
             feats = []
             for i in range(0, flat.shape[0], batch_size):
                 batch = torch.from_numpy(flat[i : i + batch_size]).to(self.device)
@@ -703,6 +712,18 @@ class SoundWords(nn.Module):
         if not out:
             return torch.zeros(0, self.config.embed_dim)
         return torch.stack(out)
+
+    @torch.no_grad()
+    def embed_windows(self, wins: Sequence[np.ndarray]) -> np.ndarray:
+        """Embed clips given as their :meth:`audio_windows`: ``(n, embed_dim)``, equal to :meth:`embed_audio`."""
+        if not len(wins):
+            return np.zeros((0, self.config.embed_dim), dtype=np.float32)
+        was_training = self.training
+        self.eval()
+        try:
+            return self.embed_window_features(self.window_features(wins)).float().cpu().numpy()
+        finally:
+            self.train(was_training)
 
     @torch.no_grad()
     def embed_audio(self, clips: Sequence[np.ndarray], sample_rate: int) -> np.ndarray:

@@ -92,6 +92,9 @@ def train_filter_cmd(
     ] = 0,
     crop_seconds: Annotated[float, typer.Option("--crop-seconds", help="Mixture crop length.")] = 2.0,
     channels: Annotated[int | None, typer.Option("--channels", help="Override the U-Net width.")] = None,
+    max_channels: Annotated[
+        int | None, typer.Option("--max-channels", help="Override the cap on the U-Net's channel doubling.")
+    ] = None,
     paper_arch: Annotated[
         bool,
         typer.Option(
@@ -117,6 +120,15 @@ def train_filter_cmd(
         typer.Option("--max-minutes", help="Stop (checkpointed, resumable) after this much wall time."),
     ] = None,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=0,
+            help="Data-loading processes (0: one prefetch thread). A GPU needs several to be kept busy; "
+            "the batches, and so the run, are the same for any number.",
+        ),
+    ] = 0,
     tiny: Annotated[
         bool, typer.Option("--tiny", help="Test only: tiny models and synthetic tone mixtures (no corpus).")
     ] = False,
@@ -153,6 +165,8 @@ def train_filter_cmd(
         train_data, valid_data, descriptions = corpus_datasets(root, seed, crop_seconds=crop_seconds)
     if channels is not None:
         cfg.channels = channels
+    if max_channels is not None:
+        cfg.max_channels = max_channels
     opts = TrainFilterOptions(
         run_dir=run,
         out=out or run / "model",
@@ -171,6 +185,7 @@ def train_filter_cmd(
         reuse_cond_embeddings=reuse_cond,
         text_expansion=text_expansion,
         device=device,
+        workers=workers,
         max_seconds=None if max_minutes is None else 60.0 * max_minutes,
         init=init,
         lr_schedule=lr_schedule,

@@ -18,7 +18,10 @@ Recipe (paper §3.3.1):
 CPU throughput: SoundWords never trains here. Text embeddings of every description are computed once
 (cached on disk in the run folder, ``text_embeddings.pt``); audio embeddings of conditioning crops are
 computed per batch in a prefetch thread together with data loading, so the next batch is being prepared
-while the network trains on the current one. ``reuse_cond_embeddings = K > 0`` additionally keeps up to
+while the network trains on the current one. With ``workers = N > 0`` (``--workers``, for GPUs) N DataLoader
+processes draw the examples and cut audio queries into the SoundWords tower's windows (resampling and framing,
+:func:`load_batch`); the main process only runs the tower and the network (:func:`finish_batch`). The batches
+are the same either way. ``reuse_cond_embeddings = K > 0`` additionally keeps up to
 K conditioning-crop embeddings per clip and reuses them once K are stored (cheaper, but an approximation:
 a reused crop was disjoint from an earlier mixture's target crop, not necessarily from this one).
 
@@ -99,6 +102,7 @@ class TrainFilterOptions:
     reuse_cond_embeddings: int = 0
     text_expansion: bool = False
     prefetch: bool = True
+    workers: int = 0
     max_seconds: float | None = None
     init: Path | None = None
     sample_rate: int = 16000
@@ -301,9 +305,17 @@ class ConditioningCache:
             save_checkpoint(self.path, {"fingerprint": self.fingerprint, "text": self.text})
 
     def conditioning(
-        self, items: Sequence[dict[str, Any]], use_text: Sequence[bool], picks: Sequence[float]
+        self,
+        items: Sequence[dict[str, Any]],
+        use_text: Sequence[bool],
+        picks: Sequence[float],
+        windows: Sequence[Any] | None = None,
     ) -> np.ndarray:
-        """``(B, D)`` conditioning vectors: text embedding of description ``picks[i]`` or audio embedding."""
+        """``(B, D)`` conditioning vectors: text embedding of description ``picks[i]`` or audio embedding.
+
+        ``windows[i]``, when given, holds item ``i``'s conditioning crop already cut into the SoundWords
+        tower's windows (:func:`load_batch`); the embedding is the same as from ``cond_audio``.
+        """
         out: list[np.ndarray | None] = [None] * len(items)
         need_text = []
         audio_idx = []
@@ -328,7 +340,12 @@ class ConditioningCache:
             for (i, _), e in zip(need_text, text, strict=True):
                 out[i] = e
         if audio_idx:
-            embs = np.asarray(self.words.embed_audio([items[i]["cond_audio"] for i in audio_idx], self.sr), np.float32)
+            if windows is not None and all(windows[i] is not None for i in audio_idx):
+                wins = [np.asarray(windows[i]) for i in audio_idx]
+                embs = np.asarray(self.words.embed_windows(wins), np.float32)  # type: ignore[attr-defined]
+            else:
+                clips = [np.asarray(items[i]["cond_audio"], dtype=np.float32) for i in audio_idx]
+                embs = np.asarray(self.words.embed_audio(clips, self.sr), np.float32)
             self.audio_computed += len(audio_idx)
             for i, e in zip(audio_idx, embs, strict=True):
                 out[i] = e
@@ -356,23 +373,106 @@ def example_choices(seed: int, index: int, text_rate: float) -> tuple[bool, floa
     return bool(rng.random() < text_rate), float(rng.random())
 
 
-def make_batch(dataset: Any, cache: ConditioningCache, indices: Sequence[int], seed: int, text_rate: float) -> Batch:
-    """Load the examples ``indices`` and their conditioning vectors into a :class:`Batch`."""
-    items = [draw_example(dataset, i) for i in indices]
-    n = min(int(np.asarray(it["mixture"]).shape[-1]) for it in items)
+@dataclass
+class LoadedBatch:
+    """The CPU half of a batch (:func:`load_batch`): audio, the examples' query choices and, for audio
+    queries, the SoundWords tower's input windows when the embedder can prepare them ahead."""
+
+    mixture: torch.Tensor
+    target: torch.Tensor
+    background: torch.Tensor
+    items: list[dict[str, Any]]
+    use_text: list[bool]
+    picks: list[float]
+    window_data: torch.Tensor | None  # every prepared window, stacked: (sum of counts, window_samples)
+    window_counts: list[int]  # windows per item (0: none prepared)
+
+    @property
+    def windows(self) -> list[np.ndarray | None]:
+        """Per item, its prepared SoundWords windows or ``None``."""
+        out: list[np.ndarray | None] = []
+        at = 0
+        for k in self.window_counts:
+            out.append(None if k == 0 or self.window_data is None else self.window_data[at : at + k].numpy())
+            at += k
+        return out
+
+
+def _has_windows(words: Any) -> bool:
+    return callable(getattr(words, "audio_windows", None)) and callable(getattr(words, "embed_windows", None))
+
+
+def load_batch(
+    dataset: Any, indices: Sequence[int], seed: int, text_rate: float, words: Any = None, sample_rate: int = 16000
+) -> LoadedBatch:
+    """Draw the examples ``indices`` (the part of :func:`make_batch` that needs no model on a device).
+
+    With ``words`` that has ``audio_windows`` the audio-query examples also get their tower windows
+    (resampling and framing, the expensive CPU part of an audio embedding), so data-loading worker
+    processes can do it. Items keep only light fields (no arrays) to stay cheap to send between processes.
+    """
+    full = [draw_example(dataset, i) for i in indices]
+    n = min(int(np.asarray(it["mixture"]).shape[-1]) for it in full)
     choices = [example_choices(seed, i, text_rate) for i in indices]
-    cond = cache.conditioning(items, [c[0] for c in choices], [c[1] for c in choices])
+    wins: list[np.ndarray] = []
+    counts: list[int] = []
+    items = []
+    for it, (t, _) in zip(full, choices, strict=True):
+        light = {key: v for key, v in it.items() if not isinstance(v, np.ndarray)}
+        counts.append(0)
+        if not (t and item_descriptions(it)):
+            if words is not None and _has_windows(words):
+                wins.append(np.asarray(words.audio_windows(it["cond_audio"], sample_rate), dtype=np.float32))
+                counts[-1] = wins[-1].shape[0]
+            else:
+                light["cond_audio"] = torch.from_numpy(it["cond_audio"])
+        items.append(light)
 
     def stack(key: str) -> torch.Tensor:
-        return torch.from_numpy(np.stack([it[key][:n] for it in items])).unsqueeze(1)
+        return torch.from_numpy(np.stack([it[key][:n] for it in full])).unsqueeze(1)
 
-    return Batch(
+    return LoadedBatch(
         stack("mixture"),
         stack("target"),
         stack("background"),
-        torch.from_numpy(cond),
-        float(np.mean([c[0] for c in choices])),
+        items,
+        [c[0] for c in choices],
+        [c[1] for c in choices],
+        torch.from_numpy(np.concatenate(wins)) if wins else None,  # one tensor: cheap to pass between processes
+        counts,
     )
+
+
+def finish_batch(loaded: LoadedBatch, cache: ConditioningCache) -> Batch:
+    """Add the conditioning vectors (SoundWords on its device) to a :class:`LoadedBatch`."""
+    cond = cache.conditioning(loaded.items, loaded.use_text, loaded.picks, windows=loaded.windows)
+    return Batch(
+        loaded.mixture,
+        loaded.target,
+        loaded.background,
+        torch.from_numpy(cond),
+        float(np.mean(loaded.use_text)),
+    )
+
+
+def make_batch(dataset: Any, cache: ConditioningCache, indices: Sequence[int], seed: int, text_rate: float) -> Batch:
+    """Load the examples ``indices`` and their conditioning vectors into a :class:`Batch`."""
+    return finish_batch(load_batch(dataset, indices, seed, text_rate, cache.words, cache.sr), cache)
+
+
+class _StepBatches(torch.utils.data.Dataset):
+    """Item ``k`` is the :class:`LoadedBatch` of training step ``start + k`` (for DataLoader workers)."""
+
+    def __init__(self, dataset: Any, words: Any, opts: TrainFilterOptions, indices_of: Any, start: int, stop: int):
+        self.dataset, self.words, self.opts, self.indices_of = dataset, words, opts, indices_of
+        self.start, self.stop = start, stop
+
+    def __len__(self) -> int:
+        return max(0, self.stop - self.start)
+
+    def __getitem__(self, k: int) -> LoadedBatch:
+        o = self.opts
+        return load_batch(self.dataset, self.indices_of(self.start + k), o.seed, o.text_rate, self.words, o.sample_rate)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -590,6 +690,8 @@ def _train(
 ) -> dict[str, Any]:
     cfg = opts.effective_model_config()
     set_seed(opts.seed)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input shapes; GPU runs are not bitwise reproducible anyway
     model = SoundFilter(cfg).to(device)
     model.train()
     optim = torch.optim.Adam(model.parameters(), lr=opts.lr)
@@ -683,7 +785,19 @@ def _train(
                 },
             )
 
-    pool = ThreadPoolExecutor(max_workers=1) if opts.prefetch else None
+    loader_iter = None
+    if opts.workers > 0:
+        stop = opts.steps if stop_after is None else min(opts.steps, step + stop_after)
+        loader = torch.utils.data.DataLoader(
+            _StepBatches(train_data, words, opts, indices_of, step, stop),
+            batch_size=None,
+            shuffle=False,
+            num_workers=opts.workers,
+            prefetch_factor=4,
+            persistent_workers=False,
+        )
+        loader_iter = iter(loader)
+    pool = ThreadPoolExecutor(max_workers=1) if opts.prefetch and loader_iter is None else None
     pending: Future[Batch] | None = None
     done_here = 0
     last: dict[str, float] = {}
@@ -702,7 +816,9 @@ def _train(
                     reporter.note(f"time budget of {opts.max_seconds:.0f} s spent; stopping at step {step}")
                     break
             t_step = time.monotonic()
-            if pool is None:
+            if loader_iter is not None:
+                batch = finish_batch(next(loader_iter), cache)
+            elif pool is None:
                 batch = make_batch(train_data, cache, indices_of(step), opts.seed, opts.text_rate)
             else:
                 if pending is None:
@@ -847,6 +963,7 @@ def corpus_datasets(
 
 __all__ = [
     "ConditioningCache",
+    "LoadedBatch",
     "TextExpander",
     "ToneMixtures",
     "TrainFilterOptions",
@@ -854,6 +971,8 @@ __all__ = [
     "corpus_datasets",
     "draw_example",
     "example_choices",
+    "finish_batch",
+    "load_batch",
     "make_batch",
     "manifest_datasets",
     "train_filter",

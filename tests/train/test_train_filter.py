@@ -22,6 +22,7 @@ from sfcli.train.filter import (
     TrainFilterOptions,
     draw_example,
     example_choices,
+    load_batch,
     train_filter,
 )
 from sfcli.words import SoundWords
@@ -131,6 +132,33 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path: Path) -> None:
     assert (tmp_path / "whole" / "model" / "model.safetensors").read_bytes() == (
         tmp_path / "part" / "model" / "model.safetensors"
     ).read_bytes()
+
+
+def test_worker_processes_give_the_same_run(tmp_path: Path) -> None:
+    # --workers moves example drawing and the audio tower's resampling/windowing into DataLoader
+    # processes; the batches, and so the weights, must not change (an interrupted run resumes too).
+    thread = _train(_opts(tmp_path / "thread", steps=5, text_rate=0.5))
+    assert thread["audio_embeddings_computed"] > 0
+    part = _train(_opts(tmp_path / "workers", steps=5, text_rate=0.5, workers=2), stop_after=2)
+    assert part["step"] == 2
+    procs = _train(_opts(tmp_path / "workers", steps=5, text_rate=0.5, workers=2))
+    assert procs["finished"] and procs["audio_embeddings_computed"] > 0
+    a = torch.load(tmp_path / "thread" / "checkpoint.pt", weights_only=False)
+    b = torch.load(tmp_path / "workers" / "checkpoint.pt", weights_only=False)
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+
+
+def test_load_batch_windows_embed_like_the_audio(tmp_path: Path) -> None:
+    words = SoundWords.tiny(seed=0)
+    tr, _ = _data()
+    loaded = load_batch(tr, list(range(6)), seed=0, text_rate=0.0, words=words, sample_rate=16000)
+    wins = loaded.windows
+    assert all(w is not None for w in wins) and all("cond_audio" not in it for it in loaded.items)
+    clips = [draw_example(tr, i)["cond_audio"] for i in range(6)]
+    np.testing.assert_array_equal(words.embed_windows(wins), words.embed_audio(clips, 16000))
+    texts = load_batch(tr, list(range(6)), seed=0, text_rate=1.0, words=words)
+    assert texts.window_data is None and texts.windows == [None] * 6
 
 
 def test_resume_with_other_ablation_settings_is_refused(tmp_path: Path) -> None:
@@ -260,6 +288,7 @@ def test_sigkill_then_rerun_resumes(tmp_path: Path, kill_after_checkpoint) -> No
     cmd = [sys.executable, "-c", "from sfcli.cli import main; main()", "train-filter", "--tiny", "--quiet"]
     cmd += ["--run-dir", str(run), "--steps", "100000", "--batch-size", "4", "--crop-seconds", "0.4"]
     cmd += ["--checkpoint-every", "3", "--eval-every", "1000000", "--valid-size", "4"]
+    cmd += ["--channels", "4", "--max-channels", "8", "--workers", "1"]  # CLI overrides + a loader process
     step = kill_after_checkpoint(cmd, run / "checkpoint.pt", 0.5)
     assert 0 < step < 100000
     cmd[cmd.index("100000")] = str(step + 3)
@@ -269,6 +298,8 @@ def test_sigkill_then_rerun_resumes(tmp_path: Path, kill_after_checkpoint) -> No
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["finished"] and summary["step"] == step + 3
     assert (run / "model" / "model.safetensors").is_file()
+    cfg = json.loads((run / "model" / "config.json").read_text())
+    assert (cfg["channels"], cfg["max_channels"]) == (4, 8)
 
 
 def _ddp_worker(rank: int, world: int, port: int, run: str) -> None:
