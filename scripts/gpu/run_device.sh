@@ -31,7 +31,7 @@ wait $pa; echo "A exit $?"; wait $pb; echo "B exit $?"
 kill %1 2>/dev/null
 for r in A B; do
   cat /tmp/$r.json; tail -n 30 /tmp/$r.log
-  python3 scripts/gpu/export_best.py /tmp/runs/$r "$OUT/$r" || true
+  python3 scripts/export_filter.py /tmp/runs/$r "$OUT/$r" > /tmp/$r.export.json && mv /tmp/$r.export.json "$OUT/$r/run.json"
   cp /tmp/$r.log "$OUT/$r.log"
 done
 cat /tmp/smi.txt
