@@ -1,8 +1,9 @@
 """What training on the Opus-coded corpus copy (``scripts/gpu/pack_corpus.py``) costs as a domain shift.
 
 Builds two corpus folders with the packed clip table (train clips capped at 8 s, valid at 3 s): one with
-the original int16 audio, one decoded from the Opus chunks, and scores a SoundFilter on the same 64
-validation mixtures of each (audio queries), as ``sfcli train-filter`` validates:
+the original int16 audio, one decoded from the Opus chunks; prints the per-clip SNR of the decoded audio
+against the original and scores a SoundFilter on the same 64 validation mixtures of each (audio queries),
+as ``sfcli train-filter`` validates:
 
     python benchmarks/opus_domain_shift.py MODEL_DIR --packed .gpu --out /tmp/opus-shift
 """
@@ -54,6 +55,15 @@ def main() -> None:
     out.tofile(raw / "audio.int16")
     for f in ("clips.jsonl", "meta.json"):
         shutil.copy(coded / f, raw / f)
+    decoded = np.memmap(coded / "audio.int16", dtype=np.int16, mode="r")
+    snr = []
+    for r in records:
+        x = out[r["offset"] : r["offset"] + r["length"]].astype(np.float64)
+        y = decoded[r["offset"] : r["offset"] + r["length"]].astype(np.float64)
+        if np.sum(x**2) > 0:
+            snr.append(10 * np.log10(np.sum(x**2) / max(np.sum((x - y) ** 2), 1e-9)))
+    q = np.percentile(snr, [10, 50, 90])
+    print(json.dumps({"clips": len(snr), "opus_snr_db_p10_p50_p90": [round(float(v), 1) for v in q]}), flush=True)
     words = SoundWords.from_pretrained(None)
     model = SoundFilter.from_pretrained(a.model).float().eval()
     for name, root in (("original", raw), ("opus", coded)):
