@@ -45,7 +45,7 @@ def main() -> None:
         check=True,
     )  # fmt: skip
     records = [json.loads(x) for x in gzip.decompress((a.packed / "common/clips.jsonl.gz").read_bytes()).splitlines()]
-    original = {json.loads(x)["id"]: json.loads(x) for x in (a.corpus / "clips.jsonl").open()}
+    original = {c["id"]: c for c in map(json.loads, (a.corpus / "clips.jsonl").open())}
     audio = np.memmap(a.corpus / "audio.int16", dtype=np.int16, mode="r")
     out = np.zeros(max(r["offset"] + r["length"] for r in records), np.int16)
     for r in records:

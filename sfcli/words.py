@@ -730,16 +730,7 @@ class SoundWords(nn.Module):
         """Embed audio clips (1-D, or ``(channels, n)``, any rate): ``(n, embed_dim)`` float32 unit rows."""
         if isinstance(clips, np.ndarray) and clips.ndim == 1:
             clips = [clips]
-        clips = list(clips)
-        if not clips:
-            return np.zeros((0, self.config.embed_dim), dtype=np.float32)
-        was_training = self.training
-        self.eval()
-        try:
-            feats = self.clip_window_features(clips, sample_rate)
-            return self.embed_window_features(feats).float().cpu().numpy()
-        finally:
-            self.train(was_training)
+        return self.embed_windows([self.audio_windows(c, sample_rate) for c in clips])
 
     def temperature(self) -> float:
         """The current softmax temperature (1 / exp(logit_scale))."""

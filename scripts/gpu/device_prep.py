@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
@@ -40,8 +41,6 @@ def main() -> int:
         (pkg / "__init__.py").write_text("")
         (pkg / "models" / "__init__.py").write_text("")
         torch.save({"embedding_net." + k: v.float() for k, v in state.items()}, ckpt)
-    import importlib
-
     sys.path.insert(0, str(a.site))
     sys.path_importer_cache.pop(str(a.site), None)
     importlib.invalidate_caches()

@@ -51,7 +51,8 @@ def main() -> int:
     with ProcessPoolExecutor(max_workers=max(1, len(jobs))) as ex:
         list(ex.map(_decode, jobs))
     total = max(int(c["offset"]) + int(c["length"]) for c in clips)
-    audio = np.lib.format.open_memmap(a.dst / "audio.npy", mode="w+", dtype=np.int16, shape=(total,))
+    # the corpus format is a headerless int16 file; a new memmap starts as silence
+    audio = np.memmap(a.dst / "audio.int16", dtype=np.int16, mode="w+", shape=(total,))
     have = []
     for k in chunks:
         mine = [c for c in clips if int(c["chunk"]) == k]
@@ -63,14 +64,8 @@ def main() -> int:
             n = min(end - start, x.size)
             audio[start : start + n] = x[:n]
             have.append(k)
-        else:
-            audio[start:end] = 0
     audio.flush()
     del audio
-    # the corpus format is a headerless int16 file
-    raw = np.load(a.dst / "audio.npy", mmap_mode="r")
-    raw.tofile(a.dst / "audio.int16")
-    (a.dst / "audio.npy").unlink()
     shutil.copy(a.keep / "clips.jsonl", a.dst / "clips.jsonl")
     shutil.copy(a.keep / "meta.json", a.dst / "meta.json")
     hours = sum(int(c["length"]) for c in clips if int(c["chunk"]) in have) / 16000 / 3600

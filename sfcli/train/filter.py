@@ -456,14 +456,21 @@ def finish_batch(loaded: LoadedBatch, cache: ConditioningCache) -> Batch:
 
 
 def make_batch(dataset: Any, cache: ConditioningCache, indices: Sequence[int], seed: int, text_rate: float) -> Batch:
-    """Load the examples ``indices`` and their conditioning vectors into a :class:`Batch`."""
-    return finish_batch(load_batch(dataset, indices, seed, text_rate, cache.words, cache.sr), cache)
+    """Load the examples ``indices`` and their conditioning vectors into a :class:`Batch`.
+
+    With reused conditioning embeddings (``cache.reuse``) the windows are not prepared ahead: the cache
+    decides per example whether an audio query needs computing at all, and skips the resampling if not.
+    """
+    words = None if cache.reuse else cache.words
+    return finish_batch(load_batch(dataset, indices, seed, text_rate, words, cache.sr), cache)
 
 
 class _StepBatches(torch.utils.data.Dataset):
     """Item ``k`` is the :class:`LoadedBatch` of training step ``start + k`` (for DataLoader workers)."""
 
-    def __init__(self, dataset: Any, words: Any, opts: TrainFilterOptions, indices_of: Any, start: int, stop: int):
+    def __init__(
+        self, dataset: Any, words: Any, opts: TrainFilterOptions, indices_of: Any, start: int, stop: int
+    ) -> None:
         self.dataset, self.words, self.opts, self.indices_of = dataset, words, opts, indices_of
         self.start, self.stop = start, stop
 
