@@ -704,14 +704,18 @@ class SoundWords(nn.Module):
             self.train(was_training)
 
     def embed_window_features(self, per_clip: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Average each clip's window embeddings and renormalise: ``(n, embed_dim)``."""
-        out = []
-        for f in per_clip:
-            e = self.project_audio(f.to(self.device)).mean(dim=0)
-            out.append(F.normalize(e, dim=-1))
-        if not out:
+        """Average each clip's window embeddings and renormalise: ``(n, embed_dim)``.
+
+        All windows go through the head in one call (one clip at a time kept a GPU waiting on Python).
+        """
+        if not len(per_clip):
             return torch.zeros(0, self.config.embed_dim)
-        return torch.stack(out)
+        counts = torch.tensor([f.shape[0] for f in per_clip], device=self.device)
+        emb = self.project_audio(torch.cat([f.to(self.device) for f in per_clip]))
+        owner = torch.repeat_interleave(torch.arange(len(per_clip), device=self.device), counts)
+        sums = torch.zeros(len(per_clip), emb.shape[1], dtype=emb.dtype, device=self.device)
+        sums.index_add_(0, owner, emb)
+        return F.normalize(sums / counts.unsqueeze(1).to(emb.dtype), dim=-1)
 
     @torch.no_grad()
     def embed_windows(self, wins: Sequence[np.ndarray]) -> np.ndarray:

@@ -51,8 +51,39 @@ def test_window_function_is_called_with_fixed_windows() -> None:
 
     separate_array(np.zeros((2, 70_000), np.float32), 16000, fn)
     assert set(shapes) == {(2, 32000)}
-    # 70 000 samples, hop 24 000: windows at 0, 24k, 48k (the last one zero-padded).
+    # 70 000 samples, hop 24 000: windows at 0, 24k and the last one aligned to end at 70k.
     assert len(shapes) == 3
+
+
+def test_last_window_ends_with_the_input_instead_of_zero_padding() -> None:
+    x = np.arange(1, 70_001, dtype=np.float32)[None] / 70_000
+    seen: list[np.ndarray] = []
+
+    def fn(w: np.ndarray) -> np.ndarray:
+        seen.append(w.copy())
+        return 2 * w
+
+    t, r = separate_array(x, 16000, fn)
+    assert [float(w[0, 0] * 70_000) for w in seen] == [1.0, 24_001.0, 38_001.0]
+    assert all(w.min() > 0 for w in seen)  # no zero padding anywhere
+    np.testing.assert_allclose(t, 2 * x, rtol=1e-5)
+    np.testing.assert_allclose(t + r, x, rtol=1e-6)
+
+
+def test_input_shorter_than_a_window_is_looped_to_fill_it() -> None:
+    seen: list[np.ndarray] = []
+
+    def fn(w: np.ndarray) -> np.ndarray:
+        seen.append(w.copy())
+        return 3 * w
+
+    x = np.arange(1, 20_001, dtype=np.float32)[None]
+    t, r = separate_array(x, 16000, fn)
+    assert len(seen) == 1 and seen[0].shape == (1, 32000)
+    np.testing.assert_array_equal(seen[0][0, :20_000], x[0])
+    np.testing.assert_array_equal(seen[0][0, 20_000:], x[0, :12_000])  # the input again, not zeros
+    np.testing.assert_allclose(t, 3 * x)
+    np.testing.assert_allclose(t + r, x)
 
 
 def test_whole_vs_streamed_network_agree_on_stationary_input() -> None:

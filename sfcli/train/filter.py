@@ -198,6 +198,9 @@ def draw_example(dataset: Any, index: int) -> dict[str, Any]:
     """Item ``index`` with RMS-normalised audio; near-silent targets or backgrounds are redrawn.
 
     Redraws go to deterministic other indices, so the result stays a pure function of ``index``.
+    Raises :class:`SfcliError` when the item and all its redraws are silent or non-finite: with real
+    data that does not happen by chance, it means the audio is missing or broken (e.g. an incomplete
+    corpus), and training or validating on silence would give meaningless numbers.
     """
     for attempt in range(MAX_REDRAWS + 1):
         j = index if attempt == 0 else index + attempt * 1_000_003
@@ -206,12 +209,14 @@ def draw_example(dataset: Any, index: int) -> dict[str, Any]:
         tgt = np.asarray(item["target"], dtype=np.float32).reshape(-1)
         bg = np.asarray(item["background"], dtype=np.float32).reshape(-1)
         scale = TARGET_RMS / max(_rms(mix), 1e-12)
-        ok = _rms(tgt) * scale > SILENCE_RMS and _rms(bg) * scale > SILENCE_RMS and np.isfinite(mix).all()
-        if ok or attempt == MAX_REDRAWS:
+        if _rms(tgt) * scale > SILENCE_RMS and _rms(bg) * scale > SILENCE_RMS and np.isfinite(mix).all():
             item["mixture"], item["target"], item["background"] = mix * scale, tgt * scale, bg * scale
             item["cond_audio"] = np.asarray(item["cond_audio"], dtype=np.float32).reshape(-1)
             return item
-    raise AssertionError("unreachable")
+    raise SfcliError(
+        f"training example {index} and its {MAX_REDRAWS} redraws all have a silent or non-finite source; "
+        "is the corpus audio complete?"
+    )
 
 
 def item_descriptions(item: dict[str, Any]) -> list[str]:
@@ -223,6 +228,18 @@ def item_descriptions(item: dict[str, Any]) -> list[str]:
     if not descs and item.get("category"):
         descs = [str(item["category"]).replace("_", " ")]
     return descs
+
+
+def chosen_description(item: dict[str, Any], use_text: bool, pick: float) -> str | None:
+    """The description an example is conditioned on, or None when it takes an audio query.
+
+    ``use_text`` and ``pick`` come from :func:`example_choices`; an item without descriptions always
+    takes an audio query.
+    """
+    descs = item_descriptions(item)
+    if not (use_text and descs):
+        return None
+    return descs[min(int(pick * len(descs)), len(descs) - 1)]
 
 
 class TextExpander:
@@ -320,9 +337,8 @@ class ConditioningCache:
         need_text = []
         audio_idx = []
         for i, (item, t, p) in enumerate(zip(items, use_text, picks, strict=True)):
-            descs = item_descriptions(item)
-            if t and descs:
-                d = descs[min(int(p * len(descs)), len(descs) - 1)]
+            d = chosen_description(item, t, p)
+            if d is not None:
                 need_text.append((i, d))
             else:
                 key = str(item.get("clip_id", ""))
@@ -417,10 +433,10 @@ def load_batch(
     wins: list[np.ndarray] = []
     counts: list[int] = []
     items = []
-    for it, (t, _) in zip(full, choices, strict=True):
+    for it, (t, p) in zip(full, choices, strict=True):
         light = {key: v for key, v in it.items() if not isinstance(v, np.ndarray)}
         counts.append(0)
-        if not (t and item_descriptions(it)):
+        if chosen_description(it, t, p) is None:
             if words is not None and _has_windows(words):
                 wins.append(np.asarray(words.audio_windows(it["cond_audio"], sample_rate), dtype=np.float32))
                 counts[-1] = wins[-1].shape[0]

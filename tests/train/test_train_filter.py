@@ -20,6 +20,7 @@ from sfcli.train.filter import (
     TextExpander,
     ToneMixtures,
     TrainFilterOptions,
+    chosen_description,
     draw_example,
     example_choices,
     load_batch,
@@ -281,6 +282,29 @@ def test_near_silent_targets_are_redrawn() -> None:
     ex = draw_example(Quiet(seconds=0.1), 0)
     assert np.sqrt(np.mean(ex["target"] ** 2)) > 1e-3
     assert np.sqrt(np.mean(ex["mixture"] ** 2)) == pytest.approx(0.1, rel=1e-3)
+
+
+def test_always_silent_data_is_an_error_not_silent_examples() -> None:
+    class Silent(ToneMixtures):
+        def __getitem__(self, index):
+            item = super().__getitem__(index)
+            item["target"] = np.zeros_like(item["target"])
+            item["mixture"] = item["background"].copy()
+            return item
+
+    with pytest.raises(SfcliError, match="silent or non-finite"):
+        draw_example(Silent(seconds=0.1), 3)
+
+
+def test_chosen_description_picks_text_only_when_chosen_and_available() -> None:
+    item = {"descriptions": ["a dog barking", "dog bark", "barking"]}
+    assert chosen_description(item, True, 0.0) == "a dog barking"
+    assert chosen_description(item, True, 0.5) == "dog bark"
+    assert chosen_description(item, True, 0.9999) == "barking"
+    assert chosen_description(item, False, 0.5) is None
+    assert chosen_description({"text": " owl hooting "}, True, 0.7) == "owl hooting"
+    assert chosen_description({"category": "door_slam"}, True, 0.2) == "door slam"
+    assert chosen_description({}, True, 0.2) is None
 
 
 def test_sigkill_then_rerun_resumes(tmp_path: Path, kill_after_checkpoint) -> None:
