@@ -140,3 +140,18 @@ def test_crossfade_weights_positive_and_complementary() -> None:
     w = crossfade_window(100, 20)
     assert (w > 0).all()
     np.testing.assert_allclose(w[80:] + w[:20], 1.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("n", [20_000, 70_000, 75_999, 104_000])
+def test_output_does_not_depend_on_the_block_size(n: int) -> None:
+    """A window function that depends on the whole window (RMS normalisation, like the network)."""
+
+    def fn(w: np.ndarray) -> np.ndarray:
+        return np.tanh(w / (np.sqrt(np.mean(w**2)) + 1e-6))
+
+    x = np.random.default_rng(n).standard_normal((1, n)).astype(np.float32)
+    ref, _ = separate_array(x, 16000, fn, block=n)
+    for block in (997, 4096, 32_000):
+        t, r = separate_array(x, 16000, fn, block=block)
+        np.testing.assert_allclose(t, ref, atol=1e-6)
+        np.testing.assert_allclose(t + r, x, atol=1e-6)
