@@ -19,9 +19,22 @@ from sfcli.errors import SfcliError
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def one_line(message: str) -> str:
+    """A user error message as one line.
+
+    An error raised in a DataLoader worker process arrives re-raised with the worker's traceback in
+    its message ("Caught SfcliError in DataLoader worker process 0. Original Traceback ..."); its last
+    line holds the original message. Any other line breaks become "; ".
+    """
+    lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
+    if len(lines) > 1 and "Original Traceback" in message:
+        return lines[-1].split(": ", 1)[-1]
+    return "; ".join(lines)
+
+
 def fail(message: str) -> None:
     """Print ``sfcli: error: message`` on one line of stderr."""
-    err_console.print(f"sfcli: error: {message}", markup=False)
+    err_console.print(f"sfcli: error: {one_line(message)}", markup=False)
 
 
 def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
