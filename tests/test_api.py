@@ -71,6 +71,35 @@ def test_reference_query(sep: Separator) -> None:
     np.testing.assert_allclose(res.target, res2.target, atol=1e-5)
 
 
+class _RecordingEmbedder:
+    """Records the clips it is asked to embed."""
+
+    def __init__(self) -> None:
+        self.clips: list[np.ndarray] = []
+
+    def embed_text(self, texts):
+        return np.ones((len(texts), 64), np.float32) / 8
+
+    def embed_audio(self, clips, sample_rate):
+        self.clips.extend(np.asarray(c) for c in clips)
+        return np.ones((len(clips), 64), np.float32) / 8
+
+
+def test_short_references_are_looped_to_the_conditioning_length(sep: Separator) -> None:
+    rec = _RecordingEmbedder()
+    looping = Separator(sep.filter, rec)
+    short = np.arange(1, 11_026, dtype=np.float32) / 20_000  # 0.5 s at 22.05 kHz
+    looping.embed_query(reference=short, reference_sample_rate=22050)
+    assert rec.clips[-1].shape == (44100,)
+    np.testing.assert_array_equal(rec.clips[-1][:11025], short)
+    np.testing.assert_array_equal(rec.clips[-1][11025:22050], short)  # the clip again, not silence
+    long = np.ones(50_000, np.float32)
+    looping.embed_query(reference=long, reference_sample_rate=22050)
+    assert rec.clips[-1].shape == (50_000,)  # longer clips are left alone
+    Separator(sep.filter, rec, loop_reference_seconds=0).embed_query(reference=short, reference_sample_rate=22050)
+    assert rec.clips[-1].shape == (11025,)
+
+
 def test_odd_but_valid_inputs(sep: Separator) -> None:
     sr = 16000
     silence = np.zeros(sr, np.float32)
