@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,11 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
 
     from sfcli.api import Separator
-    from sfcli.evaluation import generate_manifest, read_manifest, score_mixture
+    from sfcli.evaluation import generated_mixtures, score_mixture
 
     sep = Separator.from_pretrained(args.models)
-    with tempfile.TemporaryDirectory(prefix="sfcli-shortref-") as tmp:
-        items = read_manifest(generate_manifest(None, args.split, args.n, args.seed, Path(tmp)))
+    items = generated_mixtures(None, args.split, args.n, args.seed)
     items = [it for it in items if it.ref is not None]
     for seconds in args.seconds:
         for loop in (0.0, 2.0):

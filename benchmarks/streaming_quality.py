@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import tempfile
 import time
 from pathlib import Path
 
@@ -45,12 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
 
     from sfcli.api import Separator
-    from sfcli.evaluation import generate_manifest, read_manifest
+    from sfcli.evaluation import generated_mixtures
     from sfcli.metrics import si_sdr_np
 
     sep = Separator.from_pretrained(args.models)
-    with tempfile.TemporaryDirectory(prefix="sfcli-stream-") as tmp:
-        items = read_manifest(generate_manifest(None, args.split, args.n, args.seed, Path(tmp)))
+    items = generated_mixtures(None, args.split, args.n, args.seed)
     queries = [sep.embed_query(reference=it.ref, reference_sample_rate=it.ref_sample_rate) for it in items]
     for seconds, window, overlap in itertools.product(args.seconds, args.windows, args.overlaps):
         if overlap >= window:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -44,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
 
     from sfcli.api import Separator
-    from sfcli.evaluation import evaluate, generate_manifest, read_manifest
+    from sfcli.evaluation import evaluate, generated_mixtures
     from sfcli.words import AudioBank
 
     sep = Separator.from_pretrained(args.models)
@@ -52,8 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     if bank is None:
         print("the SoundWords model has no audio bank (scripts/make_audio_bank.py)", file=sys.stderr)
         return 1
-    with tempfile.TemporaryDirectory(prefix="sfcli-sweep-") as tmp:
-        items = read_manifest(generate_manifest(None, args.split, args.n, args.seed, Path(tmp)))
+    items = generated_mixtures(None, args.split, args.n, args.seed)
     for text in args.settings:
         setting = parse_setting(text)
         sep.text_expansion = setting is not None

@@ -158,7 +158,7 @@ class Separator:
             raise QueryError("the reference clip is silent")
         loop_to = round(self.loop_reference_seconds * reference_sample_rate)
         if clip.shape[0] < loop_to:
-            clip = np.resize(clip, loop_to).astype(np.float32, copy=False)
+            clip = np.resize(clip, loop_to)
         return np.asarray(self.words.embed_audio([clip], reference_sample_rate)[0], dtype=np.float32)
 
     def window_fn(self, embedding: np.ndarray) -> WindowFn:

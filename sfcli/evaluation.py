@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -343,6 +344,15 @@ def generate_manifest(corpus_root: str | Path | None, split: str, n: int, seed: 
     return found[0]
 
 
+def generated_mixtures(
+    corpus_root: str | Path | None, split: str, n: int, seed: int, limit: int | None = None
+) -> list[EvalMixture]:
+    """``n`` mixtures of a corpus split (:func:`generate_manifest`) read into memory; their files are
+    written to a temporary folder that is removed before returning."""
+    with tempfile.TemporaryDirectory(prefix=f"sfcli-eval-{split}-") as tmp:
+        return read_manifest(generate_manifest(corpus_root, split, n, seed, Path(tmp)), limit)
+
+
 __all__ = [
     "ALL_QUERIES",
     "DIAGNOSTIC_QUERIES",
@@ -353,6 +363,7 @@ __all__ = [
     "evaluate",
     "gate_value",
     "generate_manifest",
+    "generated_mixtures",
     "irm_scores",
     "json_report",
     "markdown_table",

@@ -132,20 +132,16 @@ class OverlapAdd:
         """The final ``n < window`` samples: run a full window that ends with them, keep their part.
 
         The window reaches back into input already emitted (kept in ``_hist``); only its last ``n``
-        outputs are added, faded in over the overlap so the hand-over from the previous window is smooth.
+        outputs are added, weighted as a window starting here, so they fade in over the overlap with
+        the previous window (where they are the only contribution, the weight cancels out).
         """
         n = x.shape[1]
         full = np.concatenate([self._hist[:, self._hist.shape[1] - (self.window - n) :], x], axis=1)
         y = np.asarray(self.fn(full), dtype=np.float32)
         if y.shape != full.shape:
             raise ValueError(f"window function returned shape {y.shape}, expected {full.shape}")
-        w = np.ones(n, dtype=np.float32)
-        overlap = self.window - self.hop
-        if overlap > 0:
-            ramp = (np.arange(min(overlap, n), dtype=np.float32) + 0.5) / overlap
-            w[: ramp.shape[0]] = ramp
-        self._acc[:, :n] += y[:, self.window - n :] * w
-        self._wsum[:n] += w
+        self._acc[:, :n] += y[:, self.window - n :] * self.weights[:n]
+        self._wsum[:n] += self.weights[:n]
 
     def _emit(self, n: int) -> np.ndarray:
         out = self._acc[:, :n] / self._wsum[:n]
@@ -171,12 +167,12 @@ class OverlapAdd:
                 return
             last = self._pending.size == 0
             # Samples already covered by the previous window's overlap need no extra model call.
-            if last and n <= self.window - self.hop and self._wsum[0] > 0:
-                pass
-            elif last and n < self.window and self._hist.shape[1] >= self.window - n:
-                self._process_last(x)
-            else:
-                self._process(x)
+            covered = last and n <= self.window - self.hop and self._wsum[0] > 0
+            if not covered:
+                if last and n < self.window and self._hist.shape[1] >= self.window - n:
+                    self._process_last(x)
+                else:
+                    self._process(x)
             if last:
                 yield self._emit(n)
                 return

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -132,7 +131,7 @@ def eval_separation(
     """
     from sfcli.api import Separator
     from sfcli.errors import SfcliError
-    from sfcli.evaluation import evaluate, gate_value, generate_manifest, json_report, markdown_table, read_manifest
+    from sfcli.evaluation import evaluate, gate_value, generated_mixtures, json_report, markdown_table, read_manifest
     from sfcli.filter_model import SoundFilter
     from sfcli.words import SoundWords
 
@@ -152,9 +151,8 @@ def eval_separation(
             )
         manifests = [default]
     items = [it for p in manifests or [] for it in read_manifest(p, limit)]
-    if split is not None:  # generated mixtures are read into memory, then their folder is removed
-        with tempfile.TemporaryDirectory(prefix=f"sfcli-eval-{split}-") as tmp:
-            items += read_manifest(generate_manifest(corpus, split, n, seed, Path(tmp)), limit)
+    if split is not None:
+        items += generated_mixtures(corpus, split, n, seed, limit)
 
     expand = not raw_text
     separators: list[tuple[str, Any]] = []
