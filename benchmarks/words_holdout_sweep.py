@@ -6,8 +6,9 @@
 Every setting is one ``sfcli train-words`` run with ``--holdout-categories 0.2``: a stable hashed 20 %
 of the corpus categories is kept out of training; half of them (*unseen-valid*) is for choosing
 settings, the other half (*unseen-test*) is for reporting. The seen-category test split is scored
-too. All runs share one feature cache (``RUNS/features``; the first run fills it, ~8 min on 2 idle
-cores for the 13k-clip corpus). Prints a Markdown table; each run's JSON summary stays in its folder.
+too. All runs with one time pooling share one feature cache (``RUNS/features``, or
+``RUNS/features-POOL`` for ``--audio-pool POOL``; the first run fills it, ~8–15 min on 2 cores for
+the 13k-clip corpus). Prints a Markdown table; each run's JSON summary stays in its folder.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from pathlib import Path
 COMMON = ["--holdout-categories", "0.2", "--test-eval", "-q"]
 LONG = ["--steps", "2000", "--eval-every", "250"]
 SHORT = ["--steps", "1000", "--eval-every", "50", "--lr", "3e-4"]
+
+SHIPPED = [*SHORT, "--lock-text", "--head-dropout", "0.5", "--weight-decay", "0.3"]
 
 SETTINGS: dict[str, list[str]] = {
     "base": LONG,
@@ -51,7 +54,38 @@ SETTINGS: dict[str, list[str]] = {
         "--audio-head-hidden",
         "1024",
     ],
-    "lock-d5-wd0.3": [*SHORT, "--lock-text", "--head-dropout", "0.5", "--weight-decay", "0.3"],
+    "lock-d5-wd0.3": SHIPPED,
+    "soft0.3": [*SHIPPED, "--text-soft", "0.3"],
+    "soft0.6": [*SHIPPED, "--text-soft", "0.6"],
+    "soft0.6-t0.1": [*SHIPPED, "--text-soft", "0.6", "--text-soft-temperature", "0.1"],
+    "soft0.9": [*SHIPPED, "--text-soft", "0.9"],
+    "cat-text": [*SHIPPED, "--category-text"],
+    "pool-mean": [*SHIPPED, "--audio-pool", "mean"],
+    "pool-meanmax": [*SHIPPED, "--audio-pool", "meanmax"],
+    "meanmax-cat-text": [*SHIPPED, "--audio-pool", "meanmax", "--category-text"],
+    "meanmax-cat-text-soft0.3": [*SHIPPED, "--audio-pool", "meanmax", "--category-text", "--text-soft", "0.3"],
+    "meanmax-cat-text-h1024": [*SHIPPED, "--audio-pool", "meanmax", "--category-text", "--audio-head-hidden", "1024"],
+    "meanmax-h1024": [*SHIPPED, "--audio-pool", "meanmax", "--audio-head-hidden", "1024"],
+    "meanmax-cat-text-h1024-soft0.3": [
+        *SHIPPED,
+        "--audio-pool",
+        "meanmax",
+        "--category-text",
+        "--audio-head-hidden",
+        "1024",
+        "--text-soft",
+        "0.3",
+    ],
+    "meanmax-cat-text-2k": [
+        *SHIPPED,
+        "--audio-pool",
+        "meanmax",
+        "--category-text",
+        "--steps",
+        "2000",
+        "--eval-every",
+        "100",
+    ],
 }
 
 
@@ -80,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         run = args.runs / name
         shutil.rmtree(run, ignore_errors=True)
-        cmd = [args.sfcli, "train-words", "--run-dir", str(run), "--cache-dir", str(args.runs / "features")]
+        args_ = SETTINGS[name]
+        pool = args_[args_.index("--audio-pool") + 1] if "--audio-pool" in args_ else "max"
+        cache = args.runs / ("features" if pool == "max" else f"features-{pool}")  # one cache per pooling
+        cmd = [args.sfcli, "train-words", "--run-dir", str(run), "--cache-dir", str(cache)]
         subprocess.run([*cmd, *COMMON, *SETTINGS[name]], check=True, stdout=subprocess.DEVNULL)
         s = json.loads((run / "summary.json").read_text())
         print(

@@ -141,12 +141,16 @@ _sfcli() {
                 --weight-decay) COMPREPLY=(); return ;;
                 --head-dropout) COMPREPLY=(); return ;;
                 --text-struct) COMPREPLY=(); return ;;
+                --text-soft) COMPREPLY=(); return ;;
+                --text-soft-temperature) COMPREPLY=(); return ;;
+                --text-head-from) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --audio-pool) COMPREPLY=(); return ;;
                 --holdout-categories) COMPREPLY=(); return ;;
                 --cache-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --device) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--manifest -m --corpus --run-dir --out -o --steps --batch-size --lr --seed --eval-every --checkpoint-every --max-windows --max-per-category --group-by --audio-head-hidden --weight-decay --head-dropout --text-struct --holdout-categories --lock-text --cache-dir --test-eval --device --tiny --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--manifest -m --corpus --run-dir --out -o --steps --batch-size --lr --seed --eval-every --checkpoint-every --max-windows --max-per-category --group-by --audio-head-hidden --weight-decay --head-dropout --text-struct --text-soft --text-soft-temperature --category-text --text-head-from --audio-pool --holdout-categories --lock-text --cache-dir --test-eval --device --tiny --quiet -q" -- "$cur"))
             fi
             ;;
     esac

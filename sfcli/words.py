@@ -61,6 +61,9 @@ class SoundWordsConfig:
     ``audio_backbone_weights``: ``"folder"`` (the CNN's weights are saved with the model) or
     ``"aisfx"`` (the CNN is the unchanged aiSFX network, read from the ``aisfx`` wheel at load time, so
     a model folder holds only what training changed).
+    ``audio_pool``: how the aiSFX CNN's frequency-averaged maps become one vector per window:
+    ``"max"`` over time (aiSFX's own pooling, 512-d), ``"mean"`` over time, or ``"meanmax"`` (both
+    concatenated, 1024-d).
     """
 
     embed_dim: int = 64
@@ -84,6 +87,7 @@ class SoundWordsConfig:
     init_temperature: float = 0.1
     max_text_tokens: int = 128
     audio_backbone_weights: str = "folder"
+    audio_pool: str = "max"
 
     @property
     def text_feature_dim(self) -> int:
@@ -93,7 +97,9 @@ class SoundWordsConfig:
     @property
     def audio_feature_dim(self) -> int:
         """Width of the audio backbone's features."""
-        return 512 if self.audio_backbone == "aisfx" else 8 * max(1, self.tiny_channels // 2)
+        if self.audio_backbone == "aisfx":
+            return 1024 if self.audio_pool == "meanmax" else 512
+        return 8 * max(1, self.tiny_channels // 2)
 
     @property
     def window_samples(self) -> int:
@@ -217,24 +223,41 @@ class ConvBlock(nn.Module):
 class LogMelCNN(nn.Module):
     """Four conv blocks (``base``, 2·, 4·, 8· channels) over ``(B, frames, mels)``.
 
-    Features: mean over frequency, then max over time → ``(B, 8·base)``. With ``base=64`` the
-    parameter layout equals aiSFX's embedding network, so its checkpoint loads into it.
+    Features: mean over frequency, then max over time → ``(B, 8·base)`` (``pool="max"``, aiSFX's
+    pooling); ``"mean"`` averages over time instead and ``"meanmax"`` concatenates both
+    (``(B, 16·base)``). With ``base=64`` the parameter layout equals aiSFX's embedding network, so its
+    checkpoint loads into it.
     """
 
-    def __init__(self, base: int = 64) -> None:
+    def __init__(self, base: int = 64, pool: str = "max") -> None:
         super().__init__()
+        if pool not in POOLS:
+            raise ValueError(f"unknown audio_pool {pool!r} (one of {', '.join(POOLS)})")
+        self.pool = pool
         self.conv_block1 = ConvBlock(1, base, (2, 2))
         self.conv_block2 = ConvBlock(base, 2 * base, (2, 2))
         self.conv_block3 = ConvBlock(2 * base, 4 * base, (2, 2))
         self.conv_block4 = ConvBlock(4 * base, 8 * base, (1, 1))
-        self.out_dim = 8 * base
+        self.out_dim = 8 * base * (2 if pool == "meanmax" else 1)
 
     def forward(self, spec: torch.Tensor) -> torch.Tensor:
         """``(B, frames, mels)`` → ``(B, out_dim)``."""
         x = spec.unsqueeze(1)
         for block in (self.conv_block1, self.conv_block2, self.conv_block3, self.conv_block4):
             x = block(x)
-        return x.mean(dim=3).amax(dim=2)
+        return pool_time(x.mean(dim=3), self.pool)
+
+
+POOLS = ("max", "mean", "meanmax")
+
+
+def pool_time(maps: torch.Tensor, pool: str) -> torch.Tensor:
+    """Pool frequency-averaged CNN maps ``(B, C, T)`` over time: ``"max"``, ``"mean"`` or ``"meanmax"``."""
+    if pool == "max":
+        return maps.amax(dim=2)
+    if pool == "mean":
+        return maps.mean(dim=2)
+    return torch.cat([maps.mean(dim=2), maps.amax(dim=2)], dim=1)
 
 
 class TinyCNN(nn.Module):
@@ -479,7 +502,7 @@ class SoundWords(nn.Module):
         super().__init__()
         self.config = config = config or SoundWordsConfig()
         if config.audio_backbone == "aisfx":
-            self.audio_backbone: nn.Module = LogMelCNN(64)
+            self.audio_backbone: nn.Module = LogMelCNN(64, config.audio_pool)
         elif config.audio_backbone == "tiny":
             self.audio_backbone = TinyCNN(config.tiny_channels)
         else:
@@ -746,21 +769,31 @@ def contrastive_loss(
     audio: torch.Tensor,
     logit_scale: torch.Tensor,
     groups: torch.Tensor | None = None,
+    soft_target: torch.Tensor | None = None,
+    soft_weight: float = 0.0,
 ) -> torch.Tensor:
     """Symmetric InfoNCE over a batch of paired unit vectors ``(N, D)``.
 
     Without ``groups`` row ``i`` of ``text`` matches row ``i`` of ``audio`` only. With ``groups``
     (``(N,)`` integer ids, e.g. categories) every pair sharing a group counts as a positive and the
     target distribution is uniform over them — so duplicates of one description in a batch are not
-    pushed apart. The scale is clamped to at most 100 (temperature ≥ 0.01).
+    pushed apart. ``soft_target`` (``(N, N)``, symmetric, rows summing to 1, e.g. a softmax of the
+    text-backbone similarities of the batch's descriptions) is mixed into the target with weight
+    ``soft_weight``: a clip then also owes some probability to descriptions *related* to its own.
+    The scale is clamped to at most 100 (temperature ≥ 0.01).
     """
     scale = logit_scale.clamp(max=math.log(100.0)).exp()
     logits = scale * text @ audio.t()
-    if groups is None:
+    if groups is None and soft_target is None:
         target = torch.arange(text.shape[0], device=text.device)
         return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
-    same = (groups[:, None] == groups[None, :]).to(logits.dtype)
+    if groups is None:
+        same = torch.eye(text.shape[0], dtype=logits.dtype, device=logits.device)
+    else:
+        same = (groups[:, None] == groups[None, :]).to(logits.dtype)
     target = same / same.sum(dim=1, keepdim=True)
+    if soft_target is not None and soft_weight > 0:
+        target = (1.0 - soft_weight) * target + soft_weight * soft_target.to(logits.dtype)
     loss_t = -(target * F.log_softmax(logits, dim=1)).sum(1).mean()
     loss_a = -(target * F.log_softmax(logits.t(), dim=1)).sum(1).mean()
     return 0.5 * (loss_t + loss_a)

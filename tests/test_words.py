@@ -18,6 +18,7 @@ from sfcli.words import (
     SoundWordsConfig,
     contrastive_loss,
     mel_filterbank,
+    pool_time,
 )
 
 
@@ -244,6 +245,40 @@ def test_contrastive_loss_matches_cross_entropy_and_groups() -> None:
     g = torch.tensor([0, 0, 1, 2, 3, 4])
     assert contrastive_loss(t, a, scale, g) != contrastive_loss(t, a, scale)
     assert SoundWords(SoundWordsConfig.tiny()).temperature() == pytest.approx(0.1)
+
+
+def test_time_pooling_modes() -> None:
+    maps = torch.tensor([[[1.0, 3.0, 2.0], [0.0, -1.0, 4.0]]])  # (B=1, C=2, T=3)
+    torch.testing.assert_close(pool_time(maps, "max"), torch.tensor([[3.0, 4.0]]))
+    torch.testing.assert_close(pool_time(maps, "mean"), torch.tensor([[2.0, 1.0]]))
+    torch.testing.assert_close(pool_time(maps, "meanmax"), torch.tensor([[2.0, 1.0, 3.0, 4.0]]))
+    assert SoundWordsConfig(audio_pool="meanmax").audio_feature_dim == 1024
+    assert SoundWordsConfig().audio_feature_dim == 512
+    net = LogMelCNN(4, "meanmax").eval()
+    spec = torch.randn(2, 40, 16)
+    out = net(spec)
+    assert out.shape == (2, 64)
+    ref = LogMelCNN(4, "max").eval()
+    ref.load_state_dict(net.state_dict())  # pooling has no weights: same layout as aiSFX
+    torch.testing.assert_close(out[:, 32:], ref(spec))
+    with pytest.raises(ValueError, match="audio_pool"):
+        LogMelCNN(4, "median")
+
+
+def test_soft_targets_mix_into_the_contrastive_target() -> None:
+    torch.manual_seed(1)
+    t = torch.nn.functional.normalize(torch.randn(5, 8), dim=1)
+    a = torch.nn.functional.normalize(torch.randn(5, 8), dim=1)
+    scale = torch.tensor(np.log(10.0), dtype=torch.float32)
+    hard = contrastive_loss(t, a, scale)
+    # An identity soft target is the hard target, whatever its weight.
+    torch.testing.assert_close(contrastive_loss(t, a, scale, None, torch.eye(5), 0.7), hard)
+    uniform = torch.full((5, 5), 0.2)
+    torch.testing.assert_close(contrastive_loss(t, a, scale, None, uniform, 0.0), hard)
+    # Weight 1 with a uniform target: the loss is the mean negative log-softmax over all pairs.
+    logits = 10.0 * t @ a.T
+    ref = -0.5 * (torch.log_softmax(logits, dim=1).mean(1).mean() + torch.log_softmax(logits.T, dim=1).mean(1).mean())
+    torch.testing.assert_close(contrastive_loss(t, a, scale, None, uniform, 1.0), ref)
 
 
 # ---- the real text tower (one MiniLM load for the whole session) -----------------------------------

@@ -67,6 +67,31 @@ def train_words_cmd(
         float,
         typer.Option("--text-struct", help="Weight of a loss keeping text similarities close to MiniLM's."),
     ] = 0.0,
+    text_soft: Annotated[
+        float,
+        typer.Option(
+            "--text-soft",
+            min=0.0,
+            max=1.0,
+            help="Weight of soft targets from MiniLM's similarities between the batch's descriptions.",
+        ),
+    ] = 0.0,
+    text_soft_temperature: Annotated[
+        float, typer.Option("--text-soft-temperature", min=1e-3, help="Softmax temperature of those soft targets.")
+    ] = 0.05,
+    category_text: Annotated[
+        bool, typer.Option("--category-text", help="Also pair each clip with its category name as a description.")
+    ] = False,
+    text_head_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--text-head-from",
+            help="Copy and freeze the text head of this SoundWords model folder (keeps its shared space).",
+        ),
+    ] = None,
+    audio_pool: Annotated[
+        str, typer.Option("--audio-pool", help="Time pooling of the audio CNN's maps: max (aiSFX), mean or meanmax.")
+    ] = "max",
     holdout_categories: Annotated[
         float,
         typer.Option(
@@ -102,6 +127,8 @@ def train_words_cmd(
 
     if group_by not in ("category", "text", "none"):
         raise SfcliError("--group-by must be category, text or none")
+    if audio_pool not in ("max", "mean", "meanmax"):
+        raise SfcliError("--audio-pool must be max, mean or meanmax")
     if manifest:
         sources = [s for m in manifest for s in manifest_sources(m)]
     else:
@@ -111,7 +138,9 @@ def train_words_cmd(
         sources = corpus_sources(root)
     run = run_dir or _cache_dir() / "runs" / "words"
     cfg = (
-        SoundWordsConfig.tiny() if tiny else SoundWordsConfig(audio_head_hidden=head_hidden, head_dropout=head_dropout)
+        SoundWordsConfig.tiny()
+        if tiny
+        else SoundWordsConfig(audio_head_hidden=head_hidden, head_dropout=head_dropout, audio_pool=audio_pool)
     )
     opts = TrainWordsOptions(
         run_dir=run,
@@ -121,6 +150,10 @@ def train_words_cmd(
         lr=lr,
         weight_decay=weight_decay,
         text_struct=text_struct,
+        text_soft=text_soft,
+        text_soft_temperature=text_soft_temperature,
+        category_text=category_text,
+        text_head_from=text_head_from,
         holdout_categories=holdout_categories,
         lock_text=lock_text,
         cache_dir=cache_dir,

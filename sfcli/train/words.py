@@ -86,6 +86,10 @@ class TrainWordsOptions:
     max_per_category: int = 0
     holdout_categories: float = 0.0
     lock_text: bool = False
+    text_soft: float = 0.0
+    text_soft_temperature: float = 0.05
+    category_text: bool = False
+    text_head_from: Path | None = None
     test_eval: bool = False
     cache_dir: Path | None = None
     device: str = "cpu"
@@ -172,7 +176,11 @@ def sources_from_corpus(corpus: Any) -> list[PairSource]:
     sr = int(corpus.sample_rate)
     out = []
     for split in ("train", "valid", "test"):
-        for clip in corpus.split(split):
+        try:
+            clips = corpus.split(split)
+        except SfcliError:  # an empty split (e.g. no validation clips: split_sources hashes some off)
+            continue
+        for clip in clips:
 
             def load(c: Any = clip) -> tuple[np.ndarray, int]:
                 return np.asarray(corpus.audio(c), dtype=np.float32), sr
@@ -251,6 +259,8 @@ def _backbone_fingerprint(model: SoundWords, init_audio: str) -> str:
     cfg = model.config
     parts = [cfg.audio_backbone, cfg.sample_rate, cfg.n_fft, cfg.hop_length, cfg.n_mels, cfg.f_min, cfg.f_max]
     parts += [cfg.window_frames, cfg.window_hop_frames, cfg.peak_normalize, init_audio, cfg.tiny_channels, "eval-bn"]
+    if cfg.audio_pool != "max":  # "max" fingerprints stay as they were before pooling became a setting
+        parts.append(cfg.audio_pool)
     return json.dumps(parts)
 
 
@@ -366,6 +376,26 @@ def lock_text_head(model: SoundWords, text_features: torch.Tensor) -> None:
         linear.weight.copy_(weight)
         linear.bias.copy_(-(weight @ mean))
     for p in head.parameters():
+        p.requires_grad_(False)
+
+
+def copy_text_head(model: SoundWords, folder: str | Path) -> None:
+    """Take the text head of another SoundWords model and freeze it.
+
+    The shared space is then exactly that model's: the text embeddings do not change at all, and the
+    audio head learns to land where the old model's audio embeddings did, so a SoundFilter
+    conditioned on the old model keeps working (and needs only a short fine-tune) with the new one.
+    """
+    old = SoundWords.from_pretrained(folder)
+    if (old.config.text_backbone, old.config.text_head_hidden, old.config.embed_dim, old.config.head_norm) != (
+        model.config.text_backbone,
+        model.config.text_head_hidden,
+        model.config.embed_dim,
+        model.config.head_norm,
+    ):
+        raise SfcliError(f"{folder}: its text head has another layout than this model's")
+    model.text_head.load_state_dict(old.text_head.state_dict())
+    for p in model.text_head.parameters():
         p.requires_grad_(False)
 
 
@@ -562,6 +592,14 @@ def _train(
     audio_table = torch.zeros(len(keys), int(n_win.max()), model.config.audio_feature_dim)
     for i, k in enumerate(keys):
         audio_table[i, : n_win[i]] = feats[k].float()
+    description_texts = list(dict.fromkeys(t for s in train for t in s.descriptions))
+    if opts.category_text:  # the category name is one more description of each clip
+        train = [
+            dataclasses.replace(s, descriptions=list(dict.fromkeys([*s.descriptions, category_prompt(s.category)])))
+            if s.category
+            else s
+            for s in train
+        ]
     text_list = list(dict.fromkeys(t for s in train for t in s.descriptions))
     text_index = {t: j for j, t in enumerate(text_list)}
     text_table = torch.stack([model.text_cache[t] for t in text_list]).float()
@@ -570,8 +608,10 @@ def _train(
     for i, s in enumerate(train):
         desc_table[i, : len(s.descriptions)] = torch.tensor([text_index[t] for t in s.descriptions])
 
-    if opts.lock_text:
-        lock_text_head(model, text_table)
+    if opts.text_head_from is not None:
+        copy_text_head(model, opts.text_head_from)
+    elif opts.lock_text:  # fitted on the descriptions only, so --category-text leaves the space as it is
+        lock_text_head(model, torch.stack([model.text_cache[t] for t in description_texts]).float())
     heads = _Heads(model)
     head_params = [p for p in [*model.text_head.parameters(), *model.audio_head.parameters()] if p.requires_grad]
     params = [*head_params, model.logit_scale]
@@ -641,6 +681,12 @@ def _train(
         di = (torch.from_numpy(desc_pick[mine]) * n_desc[li]).long()
         a = audio_table[li, wi].to(device)
         t = text_table[desc_table[li, di]].to(device)
+        soft = None
+        if opts.text_soft > 0:  # soft targets from the text backbone's similarities over the global batch
+            gi = torch.from_numpy(idx)
+            gd = (torch.from_numpy(desc_pick) * n_desc[gi]).long()
+            raw = torch.nn.functional.normalize(text_table[desc_table[gi, gd]].to(device), dim=1)
+            soft = torch.softmax(raw @ raw.t() / opts.text_soft_temperature, dim=1)
         for g in optim.param_groups:
             g["lr"] = _lr_at(step, opts)
         te, ae = ddp(t, a)
@@ -649,7 +695,7 @@ def _train(
 
             te, ae = all_gather_with_grad(te), all_gather_with_grad(ae)
         groups = group_ids[torch.from_numpy(idx)].to(device) if group_ids is not None else None
-        loss = contrastive_loss(te, ae, model.logit_scale, groups)
+        loss = contrastive_loss(te, ae, model.logit_scale, groups, soft, opts.text_soft)
         if opts.text_struct > 0:
             # Keep the text head close to MiniLM's geometry (helps categories never seen in training).
             raw = torch.nn.functional.normalize(t, dim=1)

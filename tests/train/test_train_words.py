@@ -223,3 +223,36 @@ def test_lock_text_training_keeps_text_head_and_reports_unseen(tmp_path: Path) -
     # The locked head is the PCA of the training texts: re-deriving it gives the same weights.
     sw = SoundWords.from_pretrained(tmp_path / "r" / "model")
     assert sw.text_head[-1].weight.abs().sum() > 0
+
+
+def test_pooling_enters_the_feature_fingerprint_and_soft_targets_train(tmp_path: Path) -> None:
+    from sfcli.train.words import _backbone_fingerprint
+
+    fp = {p: _backbone_fingerprint(SoundWords(SoundWordsConfig(audio_pool=p)), "aisfx") for p in ("max", "meanmax")}
+    assert fp["max"] != fp["meanmax"]
+    assert "max" not in json.loads(fp["max"])  # caches written before pooling was a setting stay valid
+    src = _sources()
+    plain = train_words(_opts(tmp_path / "plain", steps=4), src, progress=False)
+    soft = train_words(_opts(tmp_path / "soft", steps=4, text_soft=0.5), src, progress=False)
+    assert soft["finished"] and np.isfinite(soft["loss"]) and soft["loss"] != plain["loss"]
+
+
+def test_text_head_from_keeps_the_shared_space_and_category_text_leaves_the_pca(tmp_path: Path) -> None:
+    src = _sources()
+    a = tmp_path / "a"
+    train_words(_opts(a, steps=3, lock_text=True), src, progress=False)
+    # --category-text adds training pairs but the locked PCA is fitted on the descriptions only.
+    train_words(_opts(tmp_path / "c", steps=3, lock_text=True, category_text=True), src, progress=False)
+    old = SoundWords.from_pretrained(a / "model")
+    with_names = SoundWords.from_pretrained(tmp_path / "c" / "model")
+    for k, v in old.text_head.state_dict().items():
+        torch.testing.assert_close(with_names.text_head.state_dict()[k], v)
+    # A new run that copies the text head embeds every text exactly as the old model does.
+    s = train_words(
+        _opts(tmp_path / "b", steps=5, text_head_from=a / "model", category_text=True, lr=5e-2), src, progress=False
+    )
+    assert s["finished"]
+    new = SoundWords.from_pretrained(tmp_path / "b" / "model")
+    texts = ["a tone number 1", "something never seen"]
+    np.testing.assert_allclose(new.embed_text(texts), old.embed_text(texts), atol=1e-3)  # fp16 weights
+    assert not torch.allclose(new.audio_head[-1].weight, old.audio_head[-1].weight)
