@@ -32,18 +32,14 @@ def _worker(part: int, parts: int, out: Path, max_windows: int, corpus: str | No
     torch.set_num_threads(1)
     sources = [s for i, s in enumerate(corpus_sources(corpus)) if i % parts == part]
     model = build_model(TrainWordsOptions(run_dir=out.parent), torch.device("cpu")).eval()
-    cnn = model.audio_backbone
     maps: dict[str, torch.Tensor] = {}
     t0 = time.monotonic()
     for i, s in enumerate(sources):
         clip, sr = s.load()
         wins = model.windows(model.prepare_audio(clip, sr))
         wins = wins[_spread(wins.shape[0], max_windows)]
-        with torch.no_grad():
-            x = model.frontend(torch.from_numpy(wins)).unsqueeze(1)
-            for block in (cnn.conv_block1, cnn.conv_block2, cnn.conv_block3, cnn.conv_block4):
-                x = block(x)
-            maps[s.key] = x.mean(dim=3).to(torch.float16)  # (windows, channels, time)
+        with torch.no_grad():  # (windows, channels, time), before any time pooling
+            maps[s.key] = model.audio_backbone.maps(model.frontend(torch.from_numpy(wins))).to(torch.float16)
         if i % 1000 == 0:
             print(f"part {part}: {i}/{len(sources)} clips, {time.monotonic() - t0:.0f} s", file=sys.stderr, flush=True)
     torch.save(maps, out)

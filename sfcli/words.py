@@ -240,12 +240,16 @@ class LogMelCNN(nn.Module):
         self.conv_block4 = ConvBlock(4 * base, 8 * base, (1, 1))
         self.out_dim = 8 * base * (2 if pool == "meanmax" else 1)
 
-    def forward(self, spec: torch.Tensor) -> torch.Tensor:
-        """``(B, frames, mels)`` → ``(B, out_dim)``."""
+    def maps(self, spec: torch.Tensor) -> torch.Tensor:
+        """``(B, frames, mels)`` → the last block's maps averaged over frequency, ``(B, 8·base, time)``."""
         x = spec.unsqueeze(1)
         for block in (self.conv_block1, self.conv_block2, self.conv_block3, self.conv_block4):
             x = block(x)
-        return pool_time(x.mean(dim=3), self.pool)
+        return x.mean(dim=3)
+
+    def forward(self, spec: torch.Tensor) -> torch.Tensor:
+        """``(B, frames, mels)`` → ``(B, out_dim)``: :meth:`maps` pooled over time."""
+        return pool_time(self.maps(spec), self.pool)
 
 
 POOLS = ("max", "mean", "meanmax")

@@ -123,12 +123,12 @@ def train_words_cmd(
     """
     from sfcli.errors import SfcliError
     from sfcli.train.words import TrainWordsOptions, corpus_sources, manifest_sources, train_words
-    from sfcli.words import SoundWordsConfig
+    from sfcli.words import POOLS, SoundWordsConfig
 
     if group_by not in ("category", "text", "none"):
         raise SfcliError("--group-by must be category, text or none")
-    if audio_pool not in ("max", "mean", "meanmax"):
-        raise SfcliError("--audio-pool must be max, mean or meanmax")
+    if audio_pool not in POOLS:
+        raise SfcliError(f"--audio-pool must be one of {', '.join(POOLS)}")
     if manifest:
         sources = [s for m in manifest for s in manifest_sources(m)]
     else:

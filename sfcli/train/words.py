@@ -676,16 +676,15 @@ def _train(
         win_pick = rng.random(global_batch)
         desc_pick = rng.random(global_batch)
         mine = slice(info.rank * local, (info.rank + 1) * local)
-        li = torch.from_numpy(idx[mine])
+        gi = torch.from_numpy(idx)
+        texts = desc_table[gi, (torch.from_numpy(desc_pick) * n_desc[gi]).long()]  # the global batch's
+        li = gi[mine]
         wi = (torch.from_numpy(win_pick[mine]) * n_win[li]).long()
-        di = (torch.from_numpy(desc_pick[mine]) * n_desc[li]).long()
         a = audio_table[li, wi].to(device)
-        t = text_table[desc_table[li, di]].to(device)
+        t = text_table[texts[mine]].to(device)
         soft = None
         if opts.text_soft > 0:  # soft targets from the text backbone's similarities over the global batch
-            gi = torch.from_numpy(idx)
-            gd = (torch.from_numpy(desc_pick) * n_desc[gi]).long()
-            raw = torch.nn.functional.normalize(text_table[desc_table[gi, gd]].to(device), dim=1)
+            raw = torch.nn.functional.normalize(text_table[texts].to(device), dim=1)
             soft = torch.softmax(raw @ raw.t() / opts.text_soft_temperature, dim=1)
         for g in optim.param_groups:
             g["lr"] = _lr_at(step, opts)
@@ -694,7 +693,7 @@ def _train(
             from sfcli.train.common import all_gather_with_grad
 
             te, ae = all_gather_with_grad(te), all_gather_with_grad(ae)
-        groups = group_ids[torch.from_numpy(idx)].to(device) if group_ids is not None else None
+        groups = group_ids[gi].to(device) if group_ids is not None else None
         loss = contrastive_loss(te, ae, model.logit_scale, groups, soft, opts.text_soft)
         if opts.text_struct > 0:
             # Keep the text head close to MiniLM's geometry (helps categories never seen in training).
