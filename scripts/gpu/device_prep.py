@@ -8,6 +8,8 @@
   model as loaded here, so the MiniLM text tower is not needed on the machine.
 
     python scripts/gpu/device_prep.py --carried .gpu/common --site /tmp/aisite --run /tmp/runs/A --run /tmp/runs/B
+    python scripts/gpu/device_prep.py --carried .gpu/common --site /tmp/aisite --run /tmp/runs/B \
+        --words .gpu/words3 --text-embeddings .gpu/words3/text_embeddings.pt   # run B with another SoundWords
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ def main() -> int:
     ap.add_argument("--aisfx", type=Path, default=Path(".gpu/aisfx"), help="folder with aisfx.safetensors")
     ap.add_argument("--run", type=Path, action="append", default=[])
     ap.add_argument("--words", type=Path, default=Path("models/soundwords"))
+    ap.add_argument(
+        "--text-embeddings",
+        type=Path,
+        default=None,
+        help="the text-embedding cache of a CPU run with --words (default: CARRIED/text_embeddings.pt)",
+    )
     a = ap.parse_args()
     pkg = a.site / "aisfx"
     ckpt = pkg / "models" / "checkpoint.pth"
@@ -49,7 +57,7 @@ def main() -> int:
 
     words = SoundWords.from_pretrained(a.words)
     fp = words_fingerprint(words)
-    blob = torch.load(a.carried / "text_embeddings.pt", weights_only=False)
+    blob = torch.load(a.text_embeddings or a.carried / "text_embeddings.pt", weights_only=False)
     blob["fingerprint"] = fp
     for run in a.run:
         run.mkdir(parents=True, exist_ok=True)
