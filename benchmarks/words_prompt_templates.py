@@ -11,36 +11,13 @@ template and for the average of the template embeddings (re-normalised), as in C
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from sfcli.train.common import load_checkpoint
-from sfcli.train.words import PairSource, corpus_sources, holdout_split, split_sources
+from sfcli.train.words import corpus_sources, holdout_split, split_sources, validate
 from sfcli.words import SoundWords
-from sfcli.words_eval import category_prompt
 
 TEMPLATES = ["{}", "the sound of {}", "a recording of {}", "{} sound", "a {} sound effect", "someone recording {}"]
-
-
-def zero_shot(
-    model: SoundWords, feats: dict[str, torch.Tensor], sources: Sequence[PairSource], templates: Sequence[str]
-) -> tuple[float, float]:
-    """Top-1 and top-5 accuracy (%) among the categories of ``sources`` with averaged template embeddings."""
-    with torch.no_grad():
-        audio = model.embed_window_features([feats[s.key].float() for s in sources]).numpy()
-        cats = sorted({str(s.category) for s in sources})
-        embs = [
-            model.project_text(model.text_features([category_prompt(c, t) for c in cats])).numpy() for t in templates
-        ]
-    cemb = np.mean(embs, axis=0)
-    cemb /= np.linalg.norm(cemb, axis=1, keepdims=True)
-    truth = np.array([cats.index(str(s.category)) for s in sources])
-    order = np.argsort(-(audio @ cemb.T), axis=1, kind="stable")
-    rank = np.argmax(order == truth[:, None], axis=1)
-    return 100 * float((rank < 1).mean()), 100 * float((rank < 5).mean())
 
 
 def main() -> None:
@@ -58,7 +35,10 @@ def main() -> None:
     print("|---|" + "---|---|" * len(sets))
     rows = [(f"`{t}`", [t]) for t in TEMPLATES] + [("average of all six", TEMPLATES)]
     for name, temps in rows:
-        cells = [f"{v:.1f}" for s in sets.values() for v in zero_shot(model, blob["features"], s, temps)]
+        cells = []
+        for sources in sets.values():
+            m = validate(model, sources, blob["features"], template=temps)
+            cells += [f"{100 * m['zeroshot_top1']:.1f}", f"{100 * m['zeroshot_top5']:.1f}"]
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 

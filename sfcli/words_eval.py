@@ -78,11 +78,12 @@ def evaluate_embeddings(
     text_embed: Callable[[list[str]], np.ndarray],
     *,
     ks: Sequence[int] = KS,
-    template: str = "{}",
+    template: str | Sequence[str] = "{}",
 ) -> dict[str, Any]:
     """All metrics from clip embeddings ``(N, D)`` (unit rows) and a text-embedding function.
 
-    ``template`` formats category names into zero-shot prompts (see :func:`category_prompt`).
+    ``template`` formats category names into zero-shot prompts (see :func:`category_prompt`); several
+    templates make a prompt ensemble: a category is the re-normalised mean of its prompts' embeddings.
     """
     records = list(records)
     if len(records) != audio_emb.shape[0]:
@@ -136,7 +137,10 @@ def evaluate_embeddings(
         ranks = _best_rank(temb @ audio.T, rel)
         for k in ks:
             out[f"t2a_category_R@{k}"] = _recall_at(ranks, k)
-        cemb = text_embed([category_prompt(c, template) for c in cats])
+        templates = [template] if isinstance(template, str) else list(template)
+        cemb = np.mean([text_embed([category_prompt(c, t) for c in cats]) for t in templates], axis=0)
+        if len(templates) > 1:
+            cemb = cemb / np.linalg.norm(cemb, axis=1, keepdims=True)
         sim = audio @ cemb.T
         order = np.argsort(-sim, axis=1, kind="stable")
         rank = np.argmax(order == cat_of[:, None], axis=1)
@@ -152,7 +156,7 @@ def evaluate_words(
     *,
     ks: Sequence[int] = KS,
     batch: int = 16,
-    template: str = "{}",
+    template: str | Sequence[str] = "{}",
 ) -> dict[str, Any]:
     """Embed every record's audio (``audio_fn(record) -> (clip, sample_rate)``) and its texts with
     ``model`` (a :class:`sfcli.words.SoundWords`) and return :func:`evaluate_embeddings`' dict."""

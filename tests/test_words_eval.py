@@ -72,3 +72,27 @@ def test_evaluate_words_runs_a_model_end_to_end() -> None:
     recs = [{"text": f"tone {i % 3}", "category": f"t{i % 3}", "x": rng.standard_normal(4000)} for i in range(6)]
     m = evaluate_words(sw, recs, lambda r: (r["x"].astype(np.float32), 8000))
     assert m["n_clips"] == 6 and 0.0 <= m["zeroshot_top1"] <= 1.0 and "a2t_R@10" in m
+
+
+def test_several_templates_average_into_a_prompt_ensemble() -> None:
+    # Each template alone points every category's prompt more at a neighbouring category than at its own;
+    # their mean points at the right one.
+    cats = ["a", "b", "c"]
+    eye = np.eye(3, dtype=np.float32)
+    vocab: dict[str, np.ndarray] = {}
+    for j, c in enumerate(cats):
+        vocab[f"{c} clip"] = eye[j]
+        vocab[f"left {c}"] = eye[j] + 1.5 * eye[(j + 1) % 3]
+        vocab[f"right {c}"] = eye[j] + 1.5 * eye[(j - 1) % 3]
+
+    def embed(texts: list[str]) -> np.ndarray:
+        rows = np.stack([vocab[t] for t in texts])
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    recs = [EvalRecord([f"{c} clip"], c) for c in cats]
+    audio = eye.copy()
+    assert evaluate_embeddings(audio, recs, embed, template="left {}")["zeroshot_top1"] == 0.0
+    assert evaluate_embeddings(audio, recs, embed, template="right {}")["zeroshot_top1"] == 0.0
+    both = evaluate_embeddings(audio, recs, embed, template=["left {}", "right {}"])
+    assert both["zeroshot_top1"] == 1.0
+    assert both["t2a_R@1"] == 1.0  # descriptions do not go through the templates

@@ -18,15 +18,12 @@ python3 -c "import torch, numpy, typer, soundfile, soxr; print('torch', torch.__
 t0=$(date +%s)
 rm -rf /tmp/runs; mkdir -p /tmp/aisite
 python3 scripts/gpu/unpack_corpus.py --index .gpu/common --src ".gpu/$CHUNK" --dst /tmp/corpus --keep /tmp/chunks || exit 1
+b_words=(); b_prep=()
 if [ -n "${B_WORDS:-}" ]; then
-  python3 scripts/gpu/device_prep.py --carried .gpu/common --site /tmp/aisite --run /tmp/runs/A || exit 1
-  python3 scripts/gpu/device_prep.py --carried .gpu/common --site /tmp/aisite --run /tmp/runs/B \
-      --words "$B_WORDS" --text-embeddings "$B_WORDS/text_embeddings.pt" || exit 1
-  b_words=(--words "$B_WORDS")
-else
-  python3 scripts/gpu/device_prep.py --carried .gpu/common --site /tmp/aisite --run /tmp/runs/A --run /tmp/runs/B || exit 1
-  b_words=()
+  b_words=(--words "$B_WORDS"); b_prep=(--words "$B_WORDS" --text-embeddings "$B_WORDS/text_embeddings.pt")
 fi
+python3 scripts/gpu/device_prep.py --carried .gpu/common --site /tmp/aisite --run /tmp/runs/A || exit 1
+python3 scripts/gpu/device_prep.py --carried .gpu/common --site /tmp/aisite --run /tmp/runs/B "${b_prep[@]}" || exit 1
 echo "setup took $(( $(date +%s) - t0 )) s"
 nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader -l 10 > /tmp/smi.txt 2>&1 &
 common=(--corpus /tmp/corpus --projection --text-expansion --text-rate 0.4 --lr-schedule cosine

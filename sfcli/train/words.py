@@ -410,8 +410,14 @@ def _batch_indices(seed: int, step: int, n: int, size: int) -> np.random.Generat
     return np.random.default_rng((seed, step, n, size))
 
 
-def validate(model: SoundWords, sources: Sequence[PairSource], feats: dict[str, torch.Tensor]) -> dict[str, Any]:
-    """:func:`evaluate_embeddings` on cached features (window embeddings averaged per clip)."""
+def validate(
+    model: SoundWords,
+    sources: Sequence[PairSource],
+    feats: dict[str, torch.Tensor],
+    template: str | Sequence[str] = "{}",
+) -> dict[str, Any]:
+    """:func:`evaluate_embeddings` on cached features (window embeddings averaged per clip); ``template``:
+    the zero-shot prompt template(s)."""
     if not sources:
         return {}
     was = model.training
@@ -424,7 +430,7 @@ def validate(model: SoundWords, sources: Sequence[PairSource], feats: dict[str, 
                 return model.project_text(model.text_features(texts).to(model.device)).cpu().numpy()
 
             recs = [EvalRecord(s.descriptions, s.category) for s in sources]
-            return evaluate_embeddings(audio, recs, text_embed)
+            return evaluate_embeddings(audio, recs, text_embed, template=template)
     finally:
         model.train(was)
 
