@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_separate.py            # RTF + memory, prints a JSON summary
     .venv/bin/python benchmarks/bench_separate.py --quick    # RTF only
+    .venv/bin/python benchmarks/bench_separate.py --quick --no-postfilter   # + RTF without the post-filter
 
 Real-time factor = processing seconds / audio seconds, measured through ``Separator.separate_file``
 (disk in, disk out, resampling and 2 s overlap-add included) with 2 torch threads. The network is
@@ -62,9 +63,10 @@ def _write_noise(path: Path, seconds: float, sr: int, channels: int) -> None:
             left -= n
 
 
-def rtf(seconds: float, sr: int, channels: int, config: str, repeats: int = 2) -> dict:
+def rtf(seconds: float, sr: int, channels: int, config: str, repeats: int = 2, postfilter: bool = True) -> dict:
     torch.set_num_threads(2)
     sep, source = _separator(config)
+    sep.postfilter = postfilter
     emb = np.random.default_rng(0).standard_normal(64).astype(np.float32)
     emb /= np.linalg.norm(emb)
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,6 +83,7 @@ def rtf(seconds: float, sr: int, channels: int, config: str, repeats: int = 2) -
         "audio_s": seconds,
         "sample_rate": sr,
         "channels": channels,
+        "postfilter": postfilter,
         "seconds": round(best, 3),
         "rtf": round(best / seconds, 4),
     }
@@ -117,10 +120,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="RTF only")
     parser.add_argument("--paper", action="store_true", help="also time the paper configuration")
+    parser.add_argument("--no-postfilter", action="store_true", help="also time without the spectral post-filter")
     args = parser.parse_args()
     result: dict = {"machine": f"{platform.processor() or platform.machine()}, torch threads 2"}
     result["rtf_16k_mono_60s"] = rtf(60, 16000, 1, "default")
     result["rtf_44k_stereo_60s"] = rtf(60, 44100, 2, "default")
+    if args.no_postfilter:
+        result["rtf_16k_mono_60s_no_postfilter"] = rtf(60, 16000, 1, "default", postfilter=False)
     if args.paper:
         result["rtf_paper_16k_mono_20s"] = rtf(20, 16000, 1, "paper", repeats=1)
     if not args.quick:

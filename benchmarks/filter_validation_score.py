@@ -6,7 +6,7 @@ distance of the target outputs, SI-SDRi). Used to compare a shipped model with a
 on the run's own validation set before the test set is touched:
 
     OMP_NUM_THREADS=1 python benchmarks/filter_validation_score.py MODEL_DIR [MODEL_DIR ...] \\
-        --valid-size 256 --text-rate 0.4 --text-expansion
+        --valid-size 256 --text-rate 0.4 --text-expansion [--postfilter]
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ def main() -> None:
     parser.add_argument("--valid-size", type=int, default=64)
     parser.add_argument("--text-rate", type=float, default=0.3)
     parser.add_argument("--text-expansion", action="store_true")
+    parser.add_argument("--postfilter", action="store_true", help="score after the spectral post-filter")
     args = parser.parse_args()
     words = SoundWords.from_pretrained(args.words)
     train, valid, _ = corpus_datasets(args.corpus, args.seed)
@@ -41,7 +42,7 @@ def main() -> None:
         raise SystemExit("the corpus has no validation mixtures")
     for folder in args.filters:
         model = SoundFilter.from_pretrained(folder).float()
-        metrics = validate(model, val, words, train.sample_rate, torch.device("cpu"))
+        metrics = validate(model, val, words, train.sample_rate, torch.device("cpu"), postfilter=args.postfilter)
         print(json.dumps({"model": str(folder), **{k: round(v, 4) for k, v in metrics.items()}}), flush=True)
 
 

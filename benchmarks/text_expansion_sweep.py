@@ -16,10 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from pathlib import Path
 
 import torch
+from sweep_common import add_mixture_args, score_row
 
 
 def parse_setting(text: str) -> tuple[int, float] | None:
@@ -33,17 +32,14 @@ def parse_setting(text: str) -> tuple[int, float] | None:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", type=Path, default=None, help="models folder (default: shipped)")
-    ap.add_argument("--split", default="valid")
-    ap.add_argument("--n", type=int, default=300)
-    ap.add_argument("--seed", type=int, default=0)
+    add_mixture_args(ap)
     ap.add_argument("--settings", nargs="+", default=["raw", "3:0", "10:0", "10:0.5", "30:0"])
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
     from sfcli.api import Separator
-    from sfcli.evaluation import evaluate, generated_mixtures
+    from sfcli.evaluation import generated_mixtures
     from sfcli.words import AudioBank
 
     sep = Separator.from_pretrained(args.models)
@@ -57,17 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         sep.text_expansion = setting is not None
         if setting is not None:
             sep.words.audio_bank = AudioBank(bank.embeddings, k=setting[0], text_weight=setting[1], info=bank.info)
-        t0 = time.time()
-        report = evaluate([("m", sep)], items, queries=["text", "other-text"], irm=False)
-        overall = report["runs"][0]["overall"]
-        row = {
-            "split": args.split,
-            "mixtures": len(items),
-            "setting": text,
-            "text_target_si_sdri": round(overall["text"]["target_si_sdri"], 2),
-            "wrong_text_target_si_sdri": round(overall["other-text"]["target_si_sdri"], 2),
-            "seconds": round(time.time() - t0, 1),
-        }
+        row = score_row(sep, items, ["text", "other-text"], split=args.split, mixtures=len(items), setting=text)
         print(json.dumps(row), flush=True)
     return 0
 

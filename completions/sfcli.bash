@@ -57,7 +57,7 @@ _sfcli() {
                 --device) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--models --filter --words --query --wrong-query --split --n --seed --corpus --limit --json --per-mixture --markdown --min-si-sdri --irm --no-irm --raw-text --device --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--models --filter --words --query --wrong-query --split --n --seed --corpus --limit --json --per-mixture --markdown --min-si-sdri --irm --no-irm --raw-text --postfilter --no-postfilter --device --quiet -q" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi
@@ -87,7 +87,7 @@ _sfcli() {
                 --overlap) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--text -t --ref -r --out -o --force -f --plot --json --device --format --models --overlap --raw-text" -- "$cur"))
+                COMPREPLY=($(compgen -W "--text -t --ref -r --out -o --force -f --plot --json --device --format --models --overlap --raw-text --postfilter --no-postfilter" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi
@@ -119,7 +119,7 @@ _sfcli() {
                 --workers) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--corpus --manifest -m --words --run-dir --out -o --steps --batch-size --lr --warmup --lr-schedule --seed --text-rate --consistency-loss --no-consistency-loss --residual-output --no-residual-output --projection --eval-every --checkpoint-every --valid-size --reuse-cond-embeddings --crop-seconds --channels --max-channels --paper-arch --init --text-expansion --max-minutes --device --workers --tiny --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--corpus --manifest -m --words --run-dir --out -o --steps --batch-size --lr --warmup --lr-schedule --seed --text-rate --consistency-loss --no-consistency-loss --residual-output --no-residual-output --projection --postfilter --eval-every --checkpoint-every --valid-size --reuse-cond-embeddings --crop-seconds --channels --max-channels --paper-arch --init --text-expansion --max-minutes --device --workers --tiny --quiet -q" -- "$cur"))
             fi
             ;;
         "train-words")

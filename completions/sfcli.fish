@@ -30,6 +30,7 @@ complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcomma
 complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -l min-si-sdri -r -d 'Exit 3 when the mean target SI-SDRi (worst query kind) is below X dB.'
 complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -l irm -l no-irm -d 'Compute the ideal-ratio-mask bound.'
 complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -l raw-text -d 'Text queries use the plain text embedding (no audio-bank expansion).'
+complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -l postfilter -l no-postfilter -d 'Apply the spectral post-filter (as sfcli separate does).'
 complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -l device -r -d 'cpu, cuda or auto.'
 complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -l quiet -s q -d 'No progress output.'
 complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -F
@@ -51,6 +52,7 @@ complete -c sfcli -n '__fish_seen_subcommand_from separate' -l format -r -a 'wav
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -l models -r -F -d 'Folder with soundwords/ and soundfilter/ (default: shipped models/).'
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -l overlap -r -d 'Cross-faded overlap between 2 s windows, in seconds.'
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -l raw-text -d 'Condition on the plain text embedding instead of the sound of the recordings it retrieves.'
+complete -c sfcli -n '__fish_seen_subcommand_from separate' -l postfilter -l no-postfilter -d 'Refine the target with a fine STFT mask built from the networks own estimates.'
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -F
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l corpus -r -F -d 'Corpus folder (default: $SFCLI_CACHE/corpus).'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l manifest -s m -r -d 'Mix clips of manifests (Clotho, AudioCaps, FSD50K, ESC-50, JSONL) instead of the corpus; repeatable.'
@@ -67,6 +69,7 @@ complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l text-rate -r 
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l consistency-loss -l no-consistency-loss -d 'The SNR consistency loss (paper ablation).'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l residual-output -l no-residual-output -d 'Train the residual (suppressed) output; without it only the target is trained (paper ablation).'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l projection -d 'Exact mixture-consistency projection instead of the soft consistency loss.'
+complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l postfilter -d 'Score the loss and validation after the spectral post-filter that inference applies.'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l eval-every -r -d 'Validate / select every N steps.'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l checkpoint-every -r -d ''
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l valid-size -r -d 'Fixed validation mixtures.'

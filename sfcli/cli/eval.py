@@ -120,6 +120,10 @@ def eval_separation(
         bool,
         typer.Option("--raw-text", help="Text queries use the plain text embedding (no audio-bank expansion)."),
     ] = False,
+    postfilter: Annotated[
+        bool,
+        typer.Option("--postfilter/--no-postfilter", help="Apply the spectral post-filter (as sfcli separate does)."),
+    ] = True,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
@@ -154,17 +158,17 @@ def eval_separation(
     if split is not None:
         items += generated_mixtures(corpus, split, n, seed, limit)
 
-    expand = not raw_text
+    opts: dict[str, Any] = {"device": device, "text_expansion": not raw_text, "postfilter": postfilter}
     separators: list[tuple[str, Any]] = []
     for folder in models or []:
-        separators.append((str(folder), Separator.from_pretrained(folder, device=device, text_expansion=expand)))
+        separators.append((str(folder), Separator.from_pretrained(folder, **opts)))
     if filters:
         sw = SoundWords.from_pretrained(words, device=device)
         for folder in filters:
             filt = SoundFilter.from_pretrained(folder)
-            separators.append((str(folder), Separator(filt, sw, device=device, text_expansion=expand)))
+            separators.append((str(folder), Separator(filt, sw, **opts)))
     if not separators:
-        separators.append(("shipped", Separator.from_pretrained(None, device=device, text_expansion=expand)))
+        separators.append(("shipped", Separator.from_pretrained(None, **opts)))
 
     prog = _progress(quiet)
     if prog is not None:
@@ -181,6 +185,7 @@ def eval_separation(
     finally:
         if prog is not None:
             prog.stop()
+    result["settings"] = {"text_expansion": not raw_text, "postfilter": postfilter}
     table = markdown_table(result)
     if markdown is not None:
         markdown.parent.mkdir(parents=True, exist_ok=True)

@@ -77,6 +77,13 @@ def separate(
             help="Condition on the plain text embedding instead of the sound of the recordings it retrieves.",
         ),
     ] = False,
+    postfilter: Annotated[
+        bool,
+        typer.Option(
+            "--postfilter/--no-postfilter",
+            help="Refine the target with a fine STFT mask built from the network's own estimates.",
+        ),
+    ] = True,
 ) -> None:
     """Extract the sound described by --text (or like the --ref clip) from each INPUT.
 
@@ -100,7 +107,9 @@ def separate(
 
     files = expand_inputs(inputs)
     names = output_names(files)
-    sep = Separator.from_pretrained(models, device=device.value, overlap_seconds=overlap, text_expansion=not raw_text)
+    sep = Separator.from_pretrained(
+        models, device=device.value, overlap_seconds=overlap, text_expansion=not raw_text, postfilter=postfilter
+    )
 
     # Every query is embedded once, up front; a bad query stops before any file is touched.
     queries: list[tuple[str, str | None, object]] = []

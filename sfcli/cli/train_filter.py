@@ -81,6 +81,13 @@ def train_filter_cmd(
         bool,
         typer.Option("--projection", help="Exact mixture-consistency projection instead of the soft consistency loss."),
     ] = False,
+    postfilter: Annotated[
+        bool,
+        typer.Option(
+            "--postfilter",
+            help="Score the loss and validation after the spectral post-filter that inference applies.",
+        ),
+    ] = False,
     eval_every: Annotated[int, typer.Option("--eval-every", min=1, help="Validate / select every N steps.")] = 250,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=1)] = 50,
     valid_size: Annotated[int, typer.Option("--valid-size", min=0, help="Fixed validation mixtures.")] = 64,
@@ -179,6 +186,7 @@ def train_filter_cmd(
         consistency_loss=consistency_loss,
         residual_output=residual_output,
         projection=projection,
+        postfilter=postfilter,
         eval_every=eval_every,
         checkpoint_every=checkpoint_every,
         valid_size=valid_size,

@@ -10,7 +10,9 @@ Recipe (paper §3.3.1):
   the text embedding goes through the SoundWords audio bank as at inference (:class:`TextExpander`);
 * loss: ``softplus(30 − SI-SDR)`` of target and of residual, plus the consistency loss
   ``softplus(30 − SNR(target + residual, mixture))`` (:func:`sfcli.losses.separation_loss`), with the
-  ablation switches ``consistency_loss`` / ``residual_output`` / ``projection``;
+  ablation switches ``consistency_loss`` / ``residual_output`` / ``projection``; with ``postfilter`` the
+  target is scored after :func:`sfcli.postfilter.spectral_postfilter` (residual = mixture − target), in
+  training and validation, as :class:`sfcli.api.Separator` outputs it;
 * checkpoint selection with SoundWords in place of VGGish: every ``eval_every`` steps the model separates
   a fixed validation mixture set; the checkpoint whose target outputs are closest to the true targets in
   SoundWords audio-embedding (cosine) distance is kept, and validation SI-SDRi is logged beside it.
@@ -56,6 +58,7 @@ from torch import nn
 from sfcli.errors import SfcliError
 from sfcli.filter_model import SoundFilter, SoundFilterConfig
 from sfcli.losses import separation_loss, si_sdr
+from sfcli.postfilter import spectral_postfilter
 from sfcli.train.common import (
     CHECKPOINT_NAME,
     DistInfo,
@@ -96,6 +99,7 @@ class TrainFilterOptions:
     consistency_loss: bool = True
     residual_output: bool = True
     projection: bool = False
+    postfilter: bool = False
     eval_every: int = 250
     checkpoint_every: int = 50
     valid_size: int = 64
@@ -527,13 +531,14 @@ def build_validation(
 
 @torch.no_grad()
 def validate(
-    model: SoundFilter, val: ValidationSet, words: Embedder, sr: int, device: torch.device
+    model: SoundFilter, val: ValidationSet, words: Embedder, sr: int, device: torch.device, postfilter: bool = False
 ) -> dict[str, float]:
     """Separate the validation set; SoundWords embedding distance of the target outputs and SI-SDRi.
 
     Outputs are mixture-consistency projected, as :class:`sfcli.api.Separator` always does at inference,
     so the selected checkpoint is the best one as it will be used; ``si_sdri_unprojected`` scores the
-    raw target output (what the paper recipe trains).
+    raw target output (what the paper recipe trains). ``postfilter`` scores the targets after
+    :func:`sfcli.postfilter.spectral_postfilter` (residual = mixture − target), as inference uses them.
     """
     was = model.training
     model.eval()
@@ -542,6 +547,9 @@ def validate(
         for i in range(0, val.mixture.shape[0], 16):
             mix, cond = val.mixture[i : i + 16].to(device), val.cond[i : i + 16].to(device)
             t, r = model(mix, cond, project=True)
+            if postfilter:
+                t = spectral_postfilter(mix, t)
+                r = mix - t
             outs.append(t.cpu())
             ress.append(r.cpu())
             raws.append(model(mix, cond, project=False)[0].cpu())
@@ -857,6 +865,9 @@ def _train(
                 g["lr"] = _lr_at(step, opts)
             mix = batch.mixture.to(device)
             tgt_est, res_est = ddp(mix, batch.cond.to(device))
+            if opts.postfilter:
+                tgt_est = spectral_postfilter(mix, tgt_est)
+                res_est = mix - tgt_est
             parts = separation_loss(
                 tgt_est,
                 res_est,
@@ -890,7 +901,7 @@ def _train(
 
             if step % opts.eval_every == 0 or step == opts.steps:
                 if info.is_main and val is not None:
-                    metrics = validate(model, val, words, opts.sample_rate, device)
+                    metrics = validate(model, val, words, opts.sample_rate, device, postfilter=opts.postfilter)
                     is_best = metrics["embedding_distance"] < best["distance"]
                     if is_best:
                         best = {"distance": metrics["embedding_distance"], "step": step, "metrics": metrics}

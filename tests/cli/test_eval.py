@@ -81,6 +81,18 @@ def test_raw_text_changes_only_text_queries(cli, tiny_models: Path, tmp_path: Pa
     assert reps["bank"]["text"]["target_si_sdri"]["mean"] != reps["raw"]["text"]["target_si_sdri"]["mean"]
 
 
+def test_no_postfilter_scores_the_network_target(cli, tiny_models: Path, tmp_path: Path) -> None:
+    m = _manifest(tmp_path / "d")
+    reps = {}
+    for name, extra in (("on", []), ("off", ["--no-postfilter"])):
+        r = cli("eval", m, "--models", tiny_models, "--json", "--no-irm", "--query", "audio", *extra)
+        assert r.code == 0, r.err
+        rep = json.loads(r.out)
+        assert rep["settings"] == {"text_expansion": True, "postfilter": name == "on"}
+        reps[name] = rep["aggregate"]["overall"]["audio"]["target_si_sdri"]["mean"]
+    assert reps["on"] != reps["off"]
+
+
 def test_several_filters_give_mean_and_std(cli, tiny_models: Path, tmp_path: Path) -> None:
     m = _manifest(tmp_path / "d", n=2)
     other = tmp_path / "f2"

@@ -53,6 +53,21 @@ def test_raw_text_skips_the_audio_bank(cli, tiny_models: Path, write_wav, tmp_pa
     assert not np.allclose(outs["bank"], outs["raw"], atol=1e-4)
 
 
+def test_no_postfilter_gives_the_network_target(cli, tiny_models: Path, write_wav, tmp_path: Path) -> None:
+    from sfcli import Separator
+
+    mix = write_wav("mix.wav", seconds=2.0, sr=16000)
+    outs = {}
+    for name, extra in (("on", []), ("off", ["--no-postfilter"])):
+        r = cli("separate", mix, "-t", "owl hooting", "-o", tmp_path / name, "--models", tiny_models, *extra)
+        assert r.code == 0, r.err
+        outs[name] = _read(tmp_path / name / "mix" / "target.wav")[0]
+    x = _read(mix)[0]
+    want = Separator.from_pretrained(tiny_models, postfilter=False).separate(x, 16000, text="owl hooting").target
+    np.testing.assert_allclose(outs["off"], want, atol=1e-5)
+    assert not np.allclose(outs["on"], outs["off"], atol=1e-4)
+
+
 def test_several_queries_json_and_plot(cli, tiny_models: Path, write_wav, tmp_path: Path) -> None:
     mix = write_wav("street.wav", seconds=1.0)
     out = tmp_path / "sep"

@@ -119,6 +119,35 @@ def test_ablation_switches_change_what_they_claim(tmp_path: Path) -> None:
     torch.testing.assert_close(t + r, x, atol=1e-5, rtol=0)
 
 
+def test_postfilter_training_scores_what_inference_outputs(tmp_path: Path) -> None:
+    from sfcli.losses import si_sdr
+    from sfcli.postfilter import spectral_postfilter
+    from sfcli.train.filter import ValidationSet, validate
+
+    plain = _train(_opts(tmp_path / "a", steps=1, projection=True))
+    post = _train(_opts(tmp_path / "b", steps=1, projection=True, postfilter=True))
+    wa = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=False)["model"]
+    wb = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)["model"]
+    assert any(not torch.equal(wa[k], wb[k]) for k in wa)  # the loss saw other outputs
+    assert plain["loss"] != post["loss"]
+
+    # Validation scores the post-filtered target, with the residual as its complement.
+    model = SoundFilter.from_pretrained(tmp_path / "b" / "model")
+    g = torch.Generator().manual_seed(0)
+    tgt, bg = torch.randn(3, 1, 4000, generator=g), torch.randn(3, 1, 4000, generator=g)
+    mix = tgt + bg
+    words = SoundWords.tiny(seed=0)
+    emb = np.asarray(words.embed_audio([t.numpy() for t in tgt[:, 0]], 16000), np.float32)
+    val = ValidationSet(mix, tgt, bg, torch.randn(3, 64, generator=g), emb, si_sdr(mix, tgt))
+    with torch.no_grad():
+        want = spectral_postfilter(mix, model(mix, val.cond, project=True)[0])
+    got = validate(model, val, words, 16000, torch.device("cpu"), postfilter=True)
+    assert got["si_sdri"] == pytest.approx(float((si_sdr(want, tgt) - si_sdr(mix, tgt)).mean()), abs=1e-4)
+    want_res = float((si_sdr(mix - want, bg) - si_sdr(mix, bg)).mean())
+    assert got["residual_si_sdri"] == pytest.approx(want_res, abs=1e-4)
+    assert validate(model, val, words, 16000, torch.device("cpu"))["si_sdri"] != pytest.approx(got["si_sdri"])
+
+
 def test_interrupted_and_resumed_equals_uninterrupted(tmp_path: Path) -> None:
     whole = _train(_opts(tmp_path / "whole", steps=5))
     part = _train(_opts(tmp_path / "part", steps=5), stop_after=3)
