@@ -39,8 +39,8 @@ def spectral_postfilter(
     Args:
         mixture: ``(..., n)`` waveform(s).
         target: the network's target estimate, same shape as ``mixture``.
-        n_fft: STFT size (hop ``n_fft // 4``, Hann window); lowered to the largest power of two that
-            fits ``n`` for short inputs. Inputs shorter than 64 samples are returned unchanged.
+        n_fft: STFT size (hop ``n_fft // 4``, Hann window); halved until it fits ``n`` for short
+            inputs. Inputs shorter than 64 samples are returned unchanged.
         power: the exponent ``p`` of the magnitudes in the mask (2 is the classic Wiener filter of
             power spectra, 1 a ratio of magnitudes).
 
@@ -52,10 +52,10 @@ def spectral_postfilter(
     if n_fft < 4 or power <= 0:
         raise ValueError("n_fft must be >= 4 and power > 0")
     n = mixture.shape[-1]
-    while n_fft > n and n_fft > 64:
-        n_fft //= 2
-    if n < 64 or n_fft > n:
+    if n < 64:
         return target
+    while n_fft > n:
+        n_fft //= 2
     lead = mixture.shape[:-1]
     x = mixture.reshape(-1, n).float()
     t = target.reshape(-1, n).float()

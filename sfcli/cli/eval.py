@@ -158,7 +158,8 @@ def eval_separation(
     if split is not None:
         items += generated_mixtures(corpus, split, n, seed, limit)
 
-    opts: dict[str, Any] = {"device": device, "text_expansion": not raw_text, "postfilter": postfilter}
+    settings = {"text_expansion": not raw_text, "postfilter": postfilter}
+    opts: dict[str, Any] = {"device": device, **settings}
     separators: list[tuple[str, Any]] = []
     for folder in models or []:
         separators.append((str(folder), Separator.from_pretrained(folder, **opts)))
@@ -185,7 +186,7 @@ def eval_separation(
     finally:
         if prog is not None:
             prog.stop()
-    result["settings"] = {"text_expansion": not raw_text, "postfilter": postfilter}
+    result["settings"] = settings
     table = markdown_table(result)
     if markdown is not None:
         markdown.parent.mkdir(parents=True, exist_ok=True)

@@ -529,6 +529,12 @@ def build_validation(
     return ValidationSet(b.mixture, b.target, b.background, b.cond, emb, si_sdr(b.mixture, b.target))
 
 
+def _postfiltered(mixture: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Target and residual as :class:`sfcli.api.Separator` outputs them with its default post-filter."""
+    target = spectral_postfilter(mixture, target)
+    return target, mixture - target
+
+
 @torch.no_grad()
 def validate(
     model: SoundFilter, val: ValidationSet, words: Embedder, sr: int, device: torch.device, postfilter: bool = False
@@ -548,8 +554,7 @@ def validate(
             mix, cond = val.mixture[i : i + 16].to(device), val.cond[i : i + 16].to(device)
             t, r = model(mix, cond, project=True)
             if postfilter:
-                t = spectral_postfilter(mix, t)
-                r = mix - t
+                t, r = _postfiltered(mix, t)
             outs.append(t.cpu())
             ress.append(r.cpu())
             raws.append(model(mix, cond, project=False)[0].cpu())
@@ -866,8 +871,7 @@ def _train(
             mix = batch.mixture.to(device)
             tgt_est, res_est = ddp(mix, batch.cond.to(device))
             if opts.postfilter:
-                tgt_est = spectral_postfilter(mix, tgt_est)
-                res_est = mix - tgt_est
+                tgt_est, res_est = _postfiltered(mix, tgt_est)
             parts = separation_loss(
                 tgt_est,
                 res_est,
