@@ -3,12 +3,14 @@
     .venv/bin/python benchmarks/bench_separate.py            # RTF + memory, prints a JSON summary
     .venv/bin/python benchmarks/bench_separate.py --quick    # RTF only
     .venv/bin/python benchmarks/bench_separate.py --quick --no-postfilter   # + RTF without the post-filter
+    .venv/bin/python benchmarks/bench_separate.py --quick --no-refiner --repeats 5   # + without the mask refiner
 
 Real-time factor = processing seconds / audio seconds, measured through ``Separator.separate_file``
 (disk in, disk out, resampling and 2 s overlap-add included) with 2 torch threads. The network is
 the shipped SoundFilter when models/ holds one, else the default configuration with random weights
-(the cost does not depend on the weights). Peak memory is the max RSS of a fresh process separating
-a 1-minute and a 20-minute file.
+(the cost does not depend on the weights). Each RTF is the best of ``--repeats`` runs (this
+machine's timings vary by ±25 % from run to run, so compare rows of one call). Peak memory is the
+max RSS of a fresh process separating a 1-minute and a 20-minute file.
 """
 
 from __future__ import annotations
@@ -63,10 +65,15 @@ def _write_noise(path: Path, seconds: float, sr: int, channels: int) -> None:
             left -= n
 
 
-def rtf(seconds: float, sr: int, channels: int, config: str, repeats: int = 2, postfilter: bool = True) -> dict:
+def rtf(
+    seconds: float, sr: int, channels: int, config: str, repeats: int = 2, postfilter: bool = True, refiner: bool = True
+) -> dict:
+    """Best-of-``repeats`` real-time factor of ``Separator.separate_file`` on ``seconds`` of noise."""
     torch.set_num_threads(2)
     sep, source = _separator(config)
     sep.postfilter = postfilter
+    if not refiner:
+        sep.filter.refiner = None
     emb = np.random.default_rng(0).standard_normal(64).astype(np.float32)
     emb /= np.linalg.norm(emb)
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,6 +91,7 @@ def rtf(seconds: float, sr: int, channels: int, config: str, repeats: int = 2, p
         "sample_rate": sr,
         "channels": channels,
         "postfilter": postfilter,
+        "refiner": sep.filter.refiner is not None and postfilter,
         "seconds": round(best, 3),
         "rtf": round(best / seconds, 4),
     }
@@ -121,12 +129,19 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="RTF only")
     parser.add_argument("--paper", action="store_true", help="also time the paper configuration")
     parser.add_argument("--no-postfilter", action="store_true", help="also time without the spectral post-filter")
+    parser.add_argument(
+        "--no-refiner", action="store_true", help="also time the post-filter without the model's learned mask refiner"
+    )
+    parser.add_argument("--repeats", type=int, default=2, help="runs per RTF row; the best counts")
     args = parser.parse_args()
+    n = max(1, args.repeats)
     result: dict = {"machine": f"{platform.processor() or platform.machine()}, torch threads 2"}
-    result["rtf_16k_mono_60s"] = rtf(60, 16000, 1, "default")
-    result["rtf_44k_stereo_60s"] = rtf(60, 44100, 2, "default")
+    result["rtf_16k_mono_60s"] = rtf(60, 16000, 1, "default", repeats=n)
+    result["rtf_44k_stereo_60s"] = rtf(60, 44100, 2, "default", repeats=n)
+    if args.no_refiner:
+        result["rtf_16k_mono_60s_no_refiner"] = rtf(60, 16000, 1, "default", repeats=n, refiner=False)
     if args.no_postfilter:
-        result["rtf_16k_mono_60s_no_postfilter"] = rtf(60, 16000, 1, "default", postfilter=False)
+        result["rtf_16k_mono_60s_no_postfilter"] = rtf(60, 16000, 1, "default", repeats=n, postfilter=False)
     if args.paper:
         result["rtf_paper_16k_mono_20s"] = rtf(20, 16000, 1, "paper", repeats=1)
     if not args.quick:

@@ -106,6 +106,10 @@ _sfcli() {
                 --lr-schedule) COMPREPLY=(); return ;;
                 --seed) COMPREPLY=(); return ;;
                 --text-rate) COMPREPLY=(); return ;;
+                --postfilter-fft) COMPREPLY=(); return ;;
+                --postfilter-power) COMPREPLY=(); return ;;
+                --refiner-channels) COMPREPLY=(); return ;;
+                --refiner-lr-scale) COMPREPLY=(); return ;;
                 --eval-every) COMPREPLY=(); return ;;
                 --checkpoint-every) COMPREPLY=(); return ;;
                 --valid-size) COMPREPLY=(); return ;;
@@ -119,7 +123,7 @@ _sfcli() {
                 --workers) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--corpus --manifest -m --words --run-dir --out -o --steps --batch-size --lr --warmup --lr-schedule --seed --text-rate --consistency-loss --no-consistency-loss --residual-output --no-residual-output --projection --postfilter --eval-every --checkpoint-every --valid-size --reuse-cond-embeddings --crop-seconds --channels --max-channels --paper-arch --init --text-expansion --max-minutes --device --workers --tiny --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--corpus --manifest -m --words --run-dir --out -o --steps --batch-size --lr --warmup --lr-schedule --seed --text-rate --consistency-loss --no-consistency-loss --residual-output --no-residual-output --projection --postfilter --postfilter-fft --postfilter-power --refiner-channels --refiner-lr-scale --eval-every --checkpoint-every --valid-size --reuse-cond-embeddings --crop-seconds --channels --max-channels --paper-arch --init --text-expansion --max-minutes --device --workers --tiny --quiet -q" -- "$cur"))
             fi
             ;;
         "train-words")

@@ -33,7 +33,6 @@ from sfcli.audio import (
 )
 from sfcli.errors import OutputError, QueryError
 from sfcli.filter_model import SoundFilter
-from sfcli.postfilter import DEFAULT_FFT, DEFAULT_POWER, spectral_postfilter
 from sfcli.pretrained import default_models_dir, resolve_device
 from sfcli.streaming import WindowFn, separate_array, separate_blocks
 
@@ -88,11 +87,13 @@ class Separator:
             is embedded, like the 2 s conditioning crops SoundFilter was trained on (0 turns it off).
             With 0.5 s / 1 s references this raised validation SI-SDRi by 0.75 / 0.39 dB
             (``benchmarks/short_reference.py``, docs/results.md).
-        postfilter: refine each window's target with :func:`sfcli.postfilter.spectral_postfilter`
-            (a soft STFT mask built from the network's own target and residual; +0.43 dB
-            test SI-SDRi with the seventh SoundFilter). ``False`` returns the network's target as it is.
-        postfilter_fft: STFT size of the post-filter (samples at the model rate).
-        postfilter_power: magnitude exponent of the post-filter's mask.
+        postfilter: refine each window's target with the model's spectral post-filter
+            (:meth:`sfcli.filter_model.SoundFilter.postfilter`: a soft STFT mask built from the
+            network's own target and residual; +0.43 dB test SI-SDRi with the seventh SoundFilter).
+            ``False`` returns the network's target as it is.
+        postfilter_fft: STFT size of the post-filter (samples at the model rate); ``None`` takes the
+            value the model was trained with (its config's ``postfilter_fft``).
+        postfilter_power: magnitude exponent of the post-filter's mask; ``None``: the model's.
     """
 
     def __init__(
@@ -107,8 +108,8 @@ class Separator:
         project: bool = True,
         loop_reference_seconds: float = 2.0,
         postfilter: bool = True,
-        postfilter_fft: int = DEFAULT_FFT,
-        postfilter_power: float = DEFAULT_POWER,
+        postfilter_fft: int | None = None,
+        postfilter_power: float | None = None,
     ) -> None:
         if not 0 <= overlap_seconds < window_seconds:
             raise ValueError("overlap_seconds must be in [0, window_seconds)")
@@ -180,10 +181,11 @@ class Separator:
         def run(window: np.ndarray) -> np.ndarray:
             x = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)).to(self.device)
             with torch.inference_mode():
-                target, _ = self.filter(x.unsqueeze(1), cond.expand(x.shape[0], -1), project=self.project)
+                conds = cond.expand(x.shape[0], -1)
+                target, _ = self.filter(x.unsqueeze(1), conds, project=self.project)
                 target = target.squeeze(1)
                 if self.postfilter:
-                    target = spectral_postfilter(x, target, self.postfilter_fft, self.postfilter_power)
+                    target = self.filter.postfilter(x, target, conds, self.postfilter_fft, self.postfilter_power)
             return target.cpu().numpy()
 
         return run

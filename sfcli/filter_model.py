@@ -19,6 +19,10 @@ An exact mixture-consistency projection (Wisdom et al.) adds half of ``mixture �
 to each output, so that ``target + residual == mixture`` to float precision. It is on by default and
 always applied by :class:`sfcli.api.Separator`; training may switch it off to use the paper's soft
 consistency loss instead.
+
+The config also names the spectral post-filter the model is used with (:meth:`SoundFilter.postfilter`,
+``postfilter_fft`` / ``postfilter_power``; :mod:`sfcli.postfilter`) and, with ``refiner_channels > 0``,
+holds a learned mask refiner for it, so a model trained through the post-filter carries its settings.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sfcli.errors import ModelNotFoundError
+from sfcli.postfilter import DEFAULT_FFT, DEFAULT_POWER, MaskRefiner, spectral_postfilter
 from sfcli.pretrained import load_model_folder, resolve_model_dir, save_model_folder
 
 MODEL_NAME = "soundfilter"
@@ -56,6 +61,11 @@ class SoundFilterConfig:
     groups: int = 8  # GroupNorm groups (capped by the channel count)
     residual_output: bool = True  # False: the net predicts the target only, residual = mixture − target
     consistency: str = "projection"  # "projection" (exact) or "none" (train with the soft loss)
+    # The spectral post-filter this model is used with (sfcli.postfilter; 0 = none) and, when
+    # refiner_channels > 0, the width of its learned mask refiner (weights saved with the model).
+    postfilter_fft: int = DEFAULT_FFT
+    postfilter_power: float = DEFAULT_POWER
+    refiner_channels: int = 0
 
     def __post_init__(self) -> None:
         if self.frontend not in ("filterbank", "waveform"):
@@ -64,6 +74,10 @@ class SoundFilterConfig:
             raise ValueError(f"consistency must be 'projection' or 'none', not {self.consistency!r}")
         if not self.strides or any(s < 1 for s in self.strides):
             raise ValueError("strides must be a non-empty list of positive integers")
+        if self.postfilter_fft < 0 or (self.postfilter_fft and (self.postfilter_fft < 4 or self.postfilter_power <= 0)):
+            raise ValueError("postfilter_fft must be 0 (none) or >= 4, with postfilter_power > 0")
+        if self.refiner_channels < 0 or (self.refiner_channels and not self.postfilter_fft):
+            raise ValueError("refiner_channels must be >= 0, and a refiner needs the post-filter (postfilter_fft > 0)")
 
     @classmethod
     def paper(cls, **overrides: Any) -> SoundFilterConfig:
@@ -212,14 +226,16 @@ class SoundFilter(nn.Module):
             self.head = nn.Conv1d(cfg.channels, n_src * cfg.fb_channels, 1)
         else:
             self.head = nn.Conv1d(cfg.channels, n_src, 7, padding=3)
+        self.refiner = MaskRefiner(cfg.refiner_channels, cfg.cond_dim) if cfg.refiner_channels else None
 
     # ------------------------------------------------------------------ forward
     def forward(
-        self, mixture: torch.Tensor, cond: torch.Tensor, project: bool | None = None
+        self, mixture: torch.Tensor, cond: torch.Tensor, project: bool | None = None, postfilter: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Separate ``mixture`` (B, 1, T) given ``cond`` (B, cond_dim).
 
         ``project`` overrides the config's mixture-consistency projection (``None``: use config).
+        ``postfilter`` passes the target through :meth:`postfilter` (residual = mixture − target).
         Returns ``(target, residual)``, each (B, 1, T). The input is RMS-normalised inside, so the
         outputs scale with the input and silence maps to silence.
         """
@@ -267,7 +283,31 @@ class SoundFilter(nn.Module):
             target, residual = target + delta, residual + delta
         target = (target * scale)[..., :length]
         residual = (residual * scale)[..., :length]
+        if postfilter:
+            target = self.postfilter(mixture, target, cond)
+            residual = mixture - target
         return target, residual
+
+    def postfilter(
+        self,
+        mixture: torch.Tensor,
+        target: torch.Tensor,
+        cond: torch.Tensor,
+        n_fft: int | None = None,
+        power: float | None = None,
+    ) -> torch.Tensor:
+        """This model's spectral post-filter (:func:`sfcli.postfilter.spectral_postfilter`) of ``target``.
+
+        Uses the config's ``postfilter_fft`` / ``postfilter_power`` unless ``n_fft`` / ``power`` are
+        given, and the learned mask refiner when the model has one. ``mixture`` and ``target`` are
+        ``(B, n)`` or ``(B, 1, n)``; ``cond`` is ``(B, cond_dim)``. A model with ``postfilter_fft = 0``
+        returns ``target`` unchanged.
+        """
+        n_fft = self.config.postfilter_fft if n_fft is None else n_fft
+        if not n_fft:
+            return target
+        power = self.config.postfilter_power if power is None else power
+        return spectral_postfilter(mixture, target, n_fft, power, refiner=self.refiner, cond=cond)
 
     # ------------------------------------------------------------------ persistence
     def save_pretrained(self, folder: str | os.PathLike[str], *, half: bool = True) -> Path:

@@ -130,3 +130,48 @@ def test_bad_config_values() -> None:
         SoundFilterConfig(frontend="spectrogram")
     with pytest.raises(ValueError):
         SoundFilterConfig(consistency="soft")
+
+
+def test_postfilter_settings_and_refiner_are_saved_with_the_model(tmp_path: Path) -> None:
+    torch.manual_seed(4)
+    model = SoundFilter(SoundFilterConfig.tiny(postfilter_fft=1024, postfilter_power=2.0, refiner_channels=4)).eval()
+    _randomise_film(model)
+    with torch.no_grad():
+        model.refiner.out.weight.normal_(0, 0.3)
+    model.save_pretrained(tmp_path / "sf", half=False)
+    loaded = SoundFilter.from_pretrained(tmp_path / "sf")
+    assert (loaded.config.postfilter_fft, loaded.config.postfilter_power, loaded.config.refiner_channels) == (
+        1024,
+        2.0,
+        4,
+    )
+    x, c = torch.randn(2, 1, 4000), torch.randn(2, 64)
+    with torch.no_grad():
+        t, r = loaded(x, c, postfilter=True)
+        raw = loaded(x, c)[0]
+        torch.testing.assert_close(t, loaded.postfilter(x, raw, c))
+        torch.testing.assert_close(t, model(x, c, postfilter=True)[0])
+    torch.testing.assert_close(t + r, x)
+    assert (t - raw).abs().mean() > 1e-4
+
+
+def test_configs_without_postfilter_keys_get_the_defaults_the_shipped_model_was_trained_with() -> None:
+    from sfcli.postfilter import DEFAULT_FFT, DEFAULT_POWER
+
+    old = SoundFilterConfig.tiny().to_dict()
+    for key in ("postfilter_fft", "postfilter_power", "refiner_channels"):
+        del old[key]
+    cfg = SoundFilterConfig.from_dict(old)
+    assert (cfg.postfilter_fft, cfg.postfilter_power, cfg.refiner_channels) == (DEFAULT_FFT, DEFAULT_POWER, 0)
+    assert (DEFAULT_FFT, DEFAULT_POWER) == (4096, 1.5)  # the eighth SoundFilter depends on these
+
+
+def test_postfilter_off_in_the_config_leaves_the_target() -> None:
+    model = SoundFilter(SoundFilterConfig.tiny(postfilter_fft=0)).eval()
+    x, c = torch.randn(1, 1, 4000), torch.randn(1, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x, c, postfilter=True)[0], model(x, c)[0])
+    with pytest.raises(ValueError, match="refiner"):
+        SoundFilterConfig(postfilter_fft=0, refiner_channels=4)
+    with pytest.raises(ValueError, match="postfilter_fft"):
+        SoundFilterConfig(postfilter_fft=2)

@@ -84,3 +84,79 @@ def test_separator_applies_it_to_each_window(tiny_models) -> None:
     want = spectral_postfilter(torch.from_numpy(x), torch.from_numpy(raw)).numpy()
     np.testing.assert_allclose(on.window_fn(emb)(x), want, atol=1e-5)
     assert np.abs(want - raw).mean() > 1e-4
+
+
+def test_the_refiner_starts_at_zero_then_follows_the_query() -> None:
+    from sfcli.postfilter import MaskRefiner
+
+    g = torch.Generator().manual_seed(3)
+    mix = torch.randn(2, 1, SR, generator=g)
+    est = 0.5 * mix + 0.1 * torch.randn(2, 1, SR, generator=g)
+    cond = torch.randn(2, 64, generator=g)
+    torch.manual_seed(0)
+    refiner = MaskRefiner(4, 64)
+    plain = spectral_postfilter(mix, est)
+    torch.testing.assert_close(spectral_postfilter(mix, est, refiner=refiner, cond=cond), plain)
+    with torch.no_grad():
+        for layer in (refiner.out, refiner.film):
+            layer.weight.normal_(0, 0.3, generator=g)
+    refined = spectral_postfilter(mix, est, refiner=refiner, cond=cond)
+    assert (refined - plain).abs().mean() > 1e-3
+    swapped = spectral_postfilter(mix, est, refiner=refiner, cond=cond.flip(0))
+    assert (swapped - refined).abs().mean() > 1e-4  # the correction depends on the query
+    refined.square().mean().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in refiner.parameters())
+    with pytest.raises(ValueError, match="query vector"):
+        spectral_postfilter(mix, est, refiner=refiner)
+
+
+def _tiny_model_folder(folder, **config) -> None:
+    from sfcli.filter_model import SoundFilter, SoundFilterConfig
+    from sfcli.words import SoundWords
+
+    torch.manual_seed(0)
+    filt = SoundFilter(SoundFilterConfig.tiny(**config))
+    with torch.no_grad():
+        for name, p in filt.named_parameters():
+            if "film" in name or name.startswith("refiner.out"):
+                p.normal_(0, 0.1)
+    filt.save_pretrained(folder / "soundfilter", half=False)
+    SoundWords.tiny(seed=0).save_pretrained(folder / "soundwords", half=False)
+
+
+def test_separator_takes_the_postfilter_settings_from_the_model(tmp_path) -> None:
+    from sfcli import Separator
+
+    _tiny_model_folder(tmp_path / "p3", postfilter_power=3.0, postfilter_fft=1024)
+    _tiny_model_folder(tmp_path / "none", postfilter_fft=0)
+    x = (0.1 * np.random.default_rng(0).standard_normal((1, 2 * SR))).astype(np.float32)
+    for name, fft, power in [("p3", 1024, 3.0), ("none", 0, None)]:
+        sep = Separator.from_pretrained(tmp_path / name)
+        emb = sep.embed_query(text="owl hooting")
+        raw = Separator.from_pretrained(tmp_path / name, postfilter=False).window_fn(emb)(x)
+        got = sep.window_fn(emb)(x)
+        if fft:
+            want = spectral_postfilter(torch.from_numpy(x), torch.from_numpy(raw), fft, power).numpy()
+            np.testing.assert_allclose(got, want, atol=1e-5)
+            # An explicit setting still overrides the model's.
+            other = Separator.from_pretrained(tmp_path / name, postfilter_power=1.0).window_fn(emb)(x)
+            assert np.abs(other - got).mean() > 1e-4
+        else:
+            np.testing.assert_array_equal(got, raw)
+
+
+def test_separator_applies_the_models_refiner(tmp_path) -> None:
+    from sfcli import Separator
+
+    _tiny_model_folder(tmp_path / "r", refiner_channels=4)
+    sep = Separator.from_pretrained(tmp_path / "r")
+    assert sep.filter.refiner is not None
+    emb = sep.embed_query(text="owl hooting")
+    x = (0.1 * np.random.default_rng(1).standard_normal((1, 2 * SR))).astype(np.float32)
+    raw = Separator.from_pretrained(tmp_path / "r", postfilter=False).window_fn(emb)(x)
+    fixed = spectral_postfilter(torch.from_numpy(x), torch.from_numpy(raw)).numpy()
+    cond = torch.from_numpy(emb).reshape(1, -1)
+    with torch.no_grad():
+        want = spectral_postfilter(torch.from_numpy(x), torch.from_numpy(raw), refiner=sep.filter.refiner, cond=cond)
+    np.testing.assert_allclose(sep.window_fn(emb)(x), want.numpy(), atol=1e-5)
+    assert np.abs(want.numpy() - fixed).mean() > 1e-5

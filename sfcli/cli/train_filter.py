@@ -88,6 +88,31 @@ def train_filter_cmd(
             help="Score the loss and validation after the spectral post-filter that inference applies.",
         ),
     ] = False,
+    postfilter_fft: Annotated[
+        int | None,
+        typer.Option(
+            "--postfilter-fft", min=0, help="STFT size of the model's post-filter, saved in its config [default: 4096]."
+        ),
+    ] = None,
+    postfilter_power: Annotated[
+        float | None,
+        typer.Option(
+            "--postfilter-power",
+            min=0.01,
+            help="Mask exponent of the model's post-filter, saved in its config [default: 1.5].",
+        ),
+    ] = None,
+    refiner_channels: Annotated[
+        int,
+        typer.Option(
+            "--refiner-channels",
+            min=0,
+            help="Add a learned mask refiner of this width to the post-filter (needs --postfilter; 0: none).",
+        ),
+    ] = 0,
+    refiner_lr_scale: Annotated[
+        float, typer.Option("--refiner-lr-scale", min=0.0, help="The mask refiner's learning rate / --lr.")
+    ] = 10.0,
     eval_every: Annotated[int, typer.Option("--eval-every", min=1, help="Validate / select every N steps.")] = 250,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=1)] = 50,
     valid_size: Annotated[int, typer.Option("--valid-size", min=0, help="Fixed validation mixtures.")] = 64,
@@ -174,6 +199,11 @@ def train_filter_cmd(
         cfg.channels = channels
     if max_channels is not None:
         cfg.max_channels = max_channels
+    if postfilter_fft is not None:
+        cfg.postfilter_fft = postfilter_fft
+    if postfilter_power is not None:
+        cfg.postfilter_power = postfilter_power
+    cfg.refiner_channels = refiner_channels
     opts = TrainFilterOptions(
         run_dir=run,
         out=out or run / "model",
@@ -187,6 +217,7 @@ def train_filter_cmd(
         residual_output=residual_output,
         projection=projection,
         postfilter=postfilter,
+        refiner_lr_scale=refiner_lr_scale,
         eval_every=eval_every,
         checkpoint_every=checkpoint_every,
         valid_size=valid_size,

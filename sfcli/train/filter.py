@@ -11,8 +11,10 @@ Recipe (paper §3.3.1):
 * loss: ``softplus(30 − SI-SDR)`` of target and of residual, plus the consistency loss
   ``softplus(30 − SNR(target + residual, mixture))`` (:func:`sfcli.losses.separation_loss`), with the
   ablation switches ``consistency_loss`` / ``residual_output`` / ``projection``; with ``postfilter`` the
-  target is scored after :func:`sfcli.postfilter.spectral_postfilter` (residual = mixture − target), in
-  training and validation, as :class:`sfcli.api.Separator` outputs it;
+  target is scored after the model's spectral post-filter (:meth:`SoundFilter.postfilter`, residual =
+  mixture − target), in training and validation, as :class:`sfcli.api.Separator` outputs it; a model
+  config with ``refiner_channels > 0`` adds a learned mask refiner to that post-filter, trained at
+  ``refiner_lr_scale`` times the learning rate;
 * checkpoint selection with SoundWords in place of VGGish: every ``eval_every`` steps the model separates
   a fixed validation mixture set; the checkpoint whose target outputs are closest to the true targets in
   SoundWords audio-embedding (cosine) distance is kept, and validation SI-SDRi is logged beside it.
@@ -58,7 +60,6 @@ from torch import nn
 from sfcli.errors import SfcliError
 from sfcli.filter_model import SoundFilter, SoundFilterConfig
 from sfcli.losses import separation_loss, si_sdr
-from sfcli.postfilter import spectral_postfilter
 from sfcli.train.common import (
     CHECKPOINT_NAME,
     DistInfo,
@@ -100,6 +101,7 @@ class TrainFilterOptions:
     residual_output: bool = True
     projection: bool = False
     postfilter: bool = False
+    refiner_lr_scale: float = 10.0
     eval_every: int = 250
     checkpoint_every: int = 50
     valid_size: int = 64
@@ -529,12 +531,6 @@ def build_validation(
     return ValidationSet(b.mixture, b.target, b.background, b.cond, emb, si_sdr(b.mixture, b.target))
 
 
-def _postfiltered(mixture: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Target and residual as :class:`sfcli.api.Separator` outputs them with its default post-filter."""
-    target = spectral_postfilter(mixture, target)
-    return target, mixture - target
-
-
 @torch.no_grad()
 def validate(
     model: SoundFilter, val: ValidationSet, words: Embedder, sr: int, device: torch.device, postfilter: bool = False
@@ -544,7 +540,7 @@ def validate(
     Outputs are mixture-consistency projected, as :class:`sfcli.api.Separator` always does at inference,
     so the selected checkpoint is the best one as it will be used; ``si_sdri_unprojected`` scores the
     raw target output (what the paper recipe trains). ``postfilter`` scores the targets after
-    :func:`sfcli.postfilter.spectral_postfilter` (residual = mixture − target), as inference uses them.
+    the model's spectral post-filter (residual = mixture − target), as inference uses them.
     """
     was = model.training
     model.eval()
@@ -552,9 +548,7 @@ def validate(
         outs, ress, raws = [], [], []
         for i in range(0, val.mixture.shape[0], 16):
             mix, cond = val.mixture[i : i + 16].to(device), val.cond[i : i + 16].to(device)
-            t, r = model(mix, cond, project=True)
-            if postfilter:
-                t, r = _postfiltered(mix, t)
+            t, r = model(mix, cond, project=True, postfilter=postfilter)
             outs.append(t.cpu())
             ress.append(r.cpu())
             raws.append(model(mix, cond, project=False)[0].cpu())
@@ -632,12 +626,23 @@ class _Reporter:
 
 
 def _lr_at(step: int, opts: TrainFilterOptions) -> float:
+    """Learning rate at ``step``: linear warm-up, then constant or cosine decay to 5 %."""
     if step < opts.warmup:
         return opts.lr * (step + 1) / max(1, opts.warmup)
     if opts.lr_schedule == "cosine":
         t = min(1.0, (step - opts.warmup) / max(1, opts.steps - opts.warmup))
         return opts.lr * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * t)))
     return opts.lr
+
+
+def _param_groups(model: SoundFilter, refiner_scale: float) -> list[dict[str, Any]]:
+    """The U-Net's parameters at the base learning rate; the mask refiner's (if any) at ``refiner_scale`` times it."""
+    refiner = [] if model.refiner is None else list(model.refiner.parameters())
+    ids = {id(q) for q in refiner}
+    groups = [{"params": [q for q in model.parameters() if id(q) not in ids], "lr_scale": 1.0}]
+    if refiner:
+        groups.append({"params": refiner, "lr_scale": refiner_scale})
+    return groups
 
 
 def _state(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -661,7 +666,7 @@ def words_fingerprint(words: Any) -> str:
 
 def load_init_weights(model: SoundFilter, path: Path) -> None:
     """Warm-start ``model`` from a SoundFilter model folder or a ``train-filter`` checkpoint file
-    (its latest weights). Shapes must match."""
+    (its latest weights). Shapes must match; a model with a mask refiner may start from one without."""
     if path.is_dir():
         state = {k: v.float() for k, v in SoundFilter.from_pretrained(path).state_dict().items()}
     else:
@@ -670,9 +675,12 @@ def load_init_weights(model: SoundFilter, path: Path) -> None:
             raise SfcliError(f"{path} is neither a SoundFilter model folder nor a train-filter checkpoint")
         state = blob["model"]
     try:
-        model.load_state_dict(state)
+        missing, unexpected = model.load_state_dict(state, strict=False)
     except RuntimeError as exc:
         raise SfcliError(f"the weights in {path} do not fit this model configuration") from exc
+    # A model without a mask refiner may start one (it begins as the fixed post-filter); nothing else may differ.
+    if unexpected or any(not k.startswith("refiner.") for k in missing):
+        raise SfcliError(f"the weights in {path} do not fit this model configuration")
 
 
 def train_filter(
@@ -697,6 +705,10 @@ def train_filter(
         raise SfcliError(f"the training text rate must be in [0, 1], not {opts.text_rate}")
     if opts.batch_size < 1 or opts.steps < 1:
         raise SfcliError("steps and batch size must be positive")
+    if opts.model_config.refiner_channels and not opts.postfilter:
+        raise SfcliError("a mask refiner is trained through the post-filter: add --postfilter")
+    if opts.postfilter and not opts.model_config.postfilter_fft:
+        raise SfcliError("--postfilter needs a post-filter size (--postfilter-fft > 0)")
     device = resolve_device(opts.device)
     info = init_distributed(device)
     if info.enabled and device.type == "cuda":
@@ -730,7 +742,7 @@ def _train(
         torch.backends.cudnn.benchmark = True  # fixed input shapes; GPU runs are not bitwise reproducible anyway
     model = SoundFilter(cfg).to(device)
     model.train()
-    optim = torch.optim.Adam(model.parameters(), lr=opts.lr)
+    optim = torch.optim.Adam(_param_groups(model, opts.refiner_lr_scale), lr=opts.lr)
 
     fp = words_fingerprint(words)
     t0 = time.monotonic()
@@ -775,7 +787,8 @@ def _train(
     best: dict[str, Any] = {"distance": math.inf, "step": -1, "metrics": {}, "state": None}
     history: list[dict[str, Any]] = []
     if state is not None:
-        if state.get("model_config") != cfg.to_dict():
+        # Read through SoundFilterConfig, so checkpoints written before a config field existed still match.
+        if SoundFilterConfig.from_dict(state.get("model_config") or {}).to_dict() != cfg.to_dict():
             raise SfcliError(
                 f"{ckpt_path} was written for a different model or ablation setting; "
                 "use another --run-dir or the same options"
@@ -867,11 +880,9 @@ def _train(
                     else None
                 )
             for g in optim.param_groups:
-                g["lr"] = _lr_at(step, opts)
+                g["lr"] = _lr_at(step, opts) * g.get("lr_scale", 1.0)
             mix = batch.mixture.to(device)
-            tgt_est, res_est = ddp(mix, batch.cond.to(device))
-            if opts.postfilter:
-                tgt_est, res_est = _postfiltered(mix, tgt_est)
+            tgt_est, res_est = ddp(mix, batch.cond.to(device), postfilter=opts.postfilter)
             parts = separation_loss(
                 tgt_est,
                 res_est,

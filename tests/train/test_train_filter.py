@@ -197,6 +197,21 @@ def test_resume_with_other_ablation_settings_is_refused(tmp_path: Path) -> None:
     _train(_opts(tmp_path / "r", steps=2), stop_after=1)
     with pytest.raises(SfcliError, match="different model"):
         _train(_opts(tmp_path / "r", steps=2, residual_output=False))
+    with pytest.raises(SfcliError, match="different model"):
+        _train(_opts(tmp_path / "r", steps=2, model_config=SoundFilterConfig.tiny(postfilter_power=2.0)))
+
+
+def test_a_checkpoint_from_before_the_postfilter_fields_resumes(tmp_path: Path) -> None:
+    from sfcli.train.common import load_checkpoint, save_checkpoint
+
+    _train(_opts(tmp_path / "r", steps=3), stop_after=1)
+    ck = load_checkpoint(tmp_path / "r" / "checkpoint.pt")
+    for key in ("postfilter_fft", "postfilter_power", "refiner_channels"):
+        del ck["model_config"][key]
+    for group in ck["optimizer"]["param_groups"]:
+        del group["lr_scale"]
+    save_checkpoint(tmp_path / "r" / "checkpoint.pt", ck)
+    assert _train(_opts(tmp_path / "r", steps=3))["step"] == 3
 
 
 class _CountingWords:
@@ -437,6 +452,25 @@ def test_init_warm_starts_from_a_checkpoint_or_model_folder(tmp_path: Path) -> N
     wide.channels *= 2
     with pytest.raises(SfcliError, match="do not fit"):
         _train(_opts(tmp_path / "d", steps=1, model_config=wide, init=tmp_path / "a" / "checkpoint.pt"))
+
+
+def test_a_mask_refiner_trains_through_the_postfilter_from_a_model_without_one(tmp_path: Path) -> None:
+    _train(_opts(tmp_path / "a", steps=2, projection=True))
+    refined = SoundFilterConfig.tiny(refiner_channels=4)
+    with pytest.raises(SfcliError, match="--postfilter"):
+        _train(_opts(tmp_path / "x", steps=1, model_config=refined, projection=True))
+    start = SoundFilter.from_pretrained(tmp_path / "a" / "model").state_dict()
+    kw = dict(steps=2, model_config=refined, projection=True, postfilter=True, init=tmp_path / "a" / "model")
+    _train(_opts(tmp_path / "b", eval_every=100, **kw))
+    got = SoundFilter.from_pretrained(tmp_path / "b" / "model")
+    assert got.config.refiner_channels == 4 and got.refiner is not None
+    assert got.refiner.out.weight.abs().sum() > 0  # the zero-initialised last layer has learned
+    assert any(not torch.equal(got.state_dict()[k].float(), v.float()) for k, v in start.items())
+    # refiner_lr_scale scales only the refiner's learning rate: at 0 it stays at its start.
+    _train(_opts(tmp_path / "c", eval_every=100, refiner_lr_scale=0.0, **kw))
+    frozen = SoundFilter.from_pretrained(tmp_path / "c" / "model")
+    assert frozen.refiner.out.weight.abs().sum() == 0
+    assert any(not torch.equal(frozen.state_dict()[k].float(), v.float()) for k, v in start.items())
 
 
 def test_cosine_schedule_warms_up_then_decays() -> None:
