@@ -15,23 +15,34 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 torch.set_num_threads(2)
 
 
-@pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A models folder holding a tiny random SoundFilter and a tiny SoundWords (no pretrained towers)."""
+def _write_tiny_models(folder: Path, **config) -> Path:
+    """Save a tiny random SoundFilter (``SoundFilterConfig.tiny(**config)``) and a tiny SoundWords in ``folder``."""
     from sfcli.filter_model import SoundFilter, SoundFilterConfig
     from sfcli.words import SoundWords
 
-    folder = tmp_path_factory.mktemp("models")
     torch.manual_seed(0)
-    filt = SoundFilter(SoundFilterConfig.tiny())
-    # Random FiLM weights, so that the query changes the output (FiLM starts as the identity).
+    filt = SoundFilter(SoundFilterConfig.tiny(**config))
+    # Random FiLM weights, so that the query changes the output (FiLM starts as the identity), and a
+    # random last layer for a mask refiner (it starts at zero, i.e. as the fixed post-filter).
     with torch.no_grad():
         for name, p in filt.named_parameters():
-            if "film" in name:
+            if "film" in name or name.startswith("refiner.out"):
                 p.normal_(0, 0.1)
     filt.save_pretrained(folder / "soundfilter", half=False)
     SoundWords.tiny(seed=0).save_pretrained(folder / "soundwords", half=False)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder holding a tiny random SoundFilter and a tiny SoundWords (no pretrained towers)."""
+    return _write_tiny_models(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture()
+def make_tiny_models():
+    """``make_tiny_models(folder, **config)``: a models folder like ``tiny_models`` with config overrides."""
+    return _write_tiny_models
 
 
 @pytest.fixture()

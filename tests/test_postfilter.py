@@ -110,25 +110,11 @@ def test_the_refiner_starts_at_zero_then_follows_the_query() -> None:
         spectral_postfilter(mix, est, refiner=refiner)
 
 
-def _tiny_model_folder(folder, **config) -> None:
-    from sfcli.filter_model import SoundFilter, SoundFilterConfig
-    from sfcli.words import SoundWords
-
-    torch.manual_seed(0)
-    filt = SoundFilter(SoundFilterConfig.tiny(**config))
-    with torch.no_grad():
-        for name, p in filt.named_parameters():
-            if "film" in name or name.startswith("refiner.out"):
-                p.normal_(0, 0.1)
-    filt.save_pretrained(folder / "soundfilter", half=False)
-    SoundWords.tiny(seed=0).save_pretrained(folder / "soundwords", half=False)
-
-
-def test_separator_takes_the_postfilter_settings_from_the_model(tmp_path) -> None:
+def test_separator_takes_the_postfilter_settings_from_the_model(tmp_path, make_tiny_models) -> None:
     from sfcli import Separator
 
-    _tiny_model_folder(tmp_path / "p3", postfilter_power=3.0, postfilter_fft=1024)
-    _tiny_model_folder(tmp_path / "none", postfilter_fft=0)
+    make_tiny_models(tmp_path / "p3", postfilter_power=3.0, postfilter_fft=1024)
+    make_tiny_models(tmp_path / "none", postfilter_fft=0)
     x = (0.1 * np.random.default_rng(0).standard_normal((1, 2 * SR))).astype(np.float32)
     for name, fft, power in [("p3", 1024, 3.0), ("none", 0, None)]:
         sep = Separator.from_pretrained(tmp_path / name)
@@ -145,10 +131,10 @@ def test_separator_takes_the_postfilter_settings_from_the_model(tmp_path) -> Non
             np.testing.assert_array_equal(got, raw)
 
 
-def test_separator_applies_the_models_refiner(tmp_path) -> None:
+def test_separator_applies_the_models_refiner(tmp_path, make_tiny_models) -> None:
     from sfcli import Separator
 
-    _tiny_model_folder(tmp_path / "r", refiner_channels=4)
+    make_tiny_models(tmp_path / "r", refiner_channels=4)
     sep = Separator.from_pretrained(tmp_path / "r")
     assert sep.filter.refiner is not None
     emb = sep.embed_query(text="owl hooting")

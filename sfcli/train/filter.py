@@ -788,7 +788,8 @@ def _train(
     history: list[dict[str, Any]] = []
     if state is not None:
         # Read through SoundFilterConfig, so checkpoints written before a config field existed still match.
-        if SoundFilterConfig.from_dict(state.get("model_config") or {}).to_dict() != cfg.to_dict():
+        saved = state.get("model_config")
+        if saved is None or SoundFilterConfig.from_dict(saved).to_dict() != cfg.to_dict():
             raise SfcliError(
                 f"{ckpt_path} was written for a different model or ablation setting; "
                 "use another --run-dir or the same options"
