@@ -1,8 +1,10 @@
 """Rebuild a corpus folder from ``pack_corpus.py``'s Opus chunks (run on the GPU machine).
 
 Chunks found in ``--src`` are decoded (in parallel) and kept as int16 in ``--keep`` so that a later call
-that brings only the other chunks can reuse them; chunks found in neither place are left as silence
-(their clips are then redrawn by the mixing dataset as near-silent), so a partial upload still trains.
+that brings only the other chunks can reuse them; chunks found in neither place are left as silence.
+Train only once every chunk is present: the manifest keeps all clips (the SoundWords audio bank must
+match the train split), and with half of them silent ``train-filter`` soon meets an example whose
+redraws are all silent and stops with an error (as the first call of 2026-11-26 08:33 UTC did).
 
     python scripts/gpu/unpack_corpus.py --index .gpu/common --src .gpu/c0 --dst /tmp/corpus --keep /tmp/chunks
 """
@@ -70,6 +72,8 @@ def main() -> int:
     shutil.copy(a.keep / "meta.json", a.dst / "meta.json")
     hours = sum(int(c["length"]) for c in clips if int(c["chunk"]) in have) / 16000 / 3600
     print(f"corpus at {a.dst}: chunks {have} of {chunks} present, {hours:.2f} h of audio", flush=True)
+    if have != chunks:
+        print("warning: chunks missing; train only after a later call has brought them", flush=True)
     return 0
 
 
