@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/bench_separate.py --quick    # RTF only
     .venv/bin/python benchmarks/bench_separate.py --quick --no-postfilter   # + RTF without the post-filter
     .venv/bin/python benchmarks/bench_separate.py --quick --no-refiner --repeats 5   # + without the mask refiner
+    .venv/bin/python benchmarks/bench_separate.py --quick --overlap 0.25 1.0          # + other window overlaps
 
 Real-time factor = processing seconds / audio seconds, measured through ``Separator.separate_file``
 (disk in, disk out, resampling and 2 s overlap-add included) with 2 torch threads. The network is
@@ -66,12 +67,24 @@ def _write_noise(path: Path, seconds: float, sr: int, channels: int) -> None:
 
 
 def rtf(
-    seconds: float, sr: int, channels: int, config: str, repeats: int = 2, postfilter: bool = True, refiner: bool = True
+    seconds: float,
+    sr: int,
+    channels: int,
+    config: str,
+    repeats: int = 2,
+    postfilter: bool = True,
+    refiner: bool = True,
+    overlap: float | None = None,
 ) -> dict:
-    """Best-of-``repeats`` real-time factor of ``Separator.separate_file`` on ``seconds`` of noise."""
+    """Best-of-``repeats`` real-time factor of ``Separator.separate_file`` on ``seconds`` of noise.
+
+    ``overlap``: the windows' cross-faded overlap in seconds (``None``: the Separator's default).
+    """
     torch.set_num_threads(2)
     sep, source = _separator(config)
     sep.postfilter = postfilter
+    if overlap is not None:
+        sep.overlap_seconds = overlap
     if not refiner:
         sep.filter.refiner = None
     emb = np.random.default_rng(0).standard_normal(64).astype(np.float32)
@@ -92,6 +105,7 @@ def rtf(
         "channels": channels,
         "postfilter": postfilter,
         "refiner": sep.filter.refiner is not None and postfilter,
+        "overlap_s": sep.overlap_seconds,
         "seconds": round(best, 3),
         "rtf": round(best / seconds, 4),
     }
@@ -133,6 +147,9 @@ def main() -> None:
         "--no-refiner", action="store_true", help="also time the post-filter without the model's learned mask refiner"
     )
     parser.add_argument("--repeats", type=int, default=2, help="runs per RTF row; the best counts")
+    parser.add_argument(
+        "--overlap", type=float, nargs="+", default=[], help="also time 16 kHz mono with these overlaps (seconds)"
+    )
     args = parser.parse_args()
     n = max(1, args.repeats)
     result: dict = {"machine": f"{platform.processor() or platform.machine()}, torch threads 2"}
@@ -142,6 +159,8 @@ def main() -> None:
         result["rtf_16k_mono_60s_no_refiner"] = rtf(60, 16000, 1, "default", repeats=n, refiner=False)
     if args.no_postfilter:
         result["rtf_16k_mono_60s_no_postfilter"] = rtf(60, 16000, 1, "default", repeats=n, postfilter=False)
+    for ov in args.overlap:
+        result[f"rtf_16k_mono_60s_overlap_{ov:g}s"] = rtf(60, 16000, 1, "default", repeats=n, overlap=ov)
     if args.paper:
         result["rtf_paper_16k_mono_20s"] = rtf(20, 16000, 1, "paper", repeats=1)
     if not args.quick:

@@ -50,7 +50,7 @@ complete -c sfcli -n '__fish_seen_subcommand_from separate' -l json -d 'Print on
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -l device -r -a 'cpu cuda auto' -d 'cpu, cuda or auto.'
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -l format -r -a 'wav flac' -d 'Output format.'
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -l models -r -F -d 'Folder with soundwords/ and soundfilter/ (default: shipped models/).'
-complete -c sfcli -n '__fish_seen_subcommand_from separate' -l overlap -r -d 'Cross-faded overlap between 2 s windows, in seconds.'
+complete -c sfcli -n '__fish_seen_subcommand_from separate' -l overlap -r -d 'Cross-faded overlap between 2 s windows, in seconds (default: 0.25).'
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -l raw-text -d 'Condition on the plain text embedding instead of the sound of the recordings it retrieves.'
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -l postfilter -l no-postfilter -d 'Refine the target with a fine STFT mask built from the networks own estimates.'
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -F

@@ -34,7 +34,7 @@ from sfcli.audio import (
 from sfcli.errors import OutputError, QueryError
 from sfcli.filter_model import SoundFilter
 from sfcli.pretrained import default_models_dir, resolve_device
-from sfcli.streaming import WindowFn, separate_array, separate_blocks
+from sfcli.streaming import DEFAULT_OVERLAP_SECONDS, WindowFn, separate_array, separate_blocks
 
 if TYPE_CHECKING:  # pragma: no cover
     pass
@@ -103,7 +103,7 @@ class Separator:
         *,
         device: str | torch.device | None = "cpu",
         window_seconds: float = 2.0,
-        overlap_seconds: float = 0.5,
+        overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
         text_expansion: bool = True,
         project: bool = True,
         loop_reference_seconds: float = 2.0,

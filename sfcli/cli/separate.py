@@ -68,8 +68,9 @@ def separate(
         typer.Option("--models", help="Folder with soundwords/ and soundfilter/ (default: shipped models/)."),
     ] = None,
     overlap: Annotated[
-        float, typer.Option("--overlap", min=0.0, help="Cross-faded overlap between 2 s windows, in seconds.")
-    ] = 0.5,
+        float | None,
+        typer.Option("--overlap", min=0.0, help="Cross-faded overlap between 2 s windows, in seconds [default: 0.25]."),
+    ] = None,
     raw_text: Annotated[
         bool,
         typer.Option(
@@ -102,13 +103,14 @@ def separate(
     for t in texts:
         if not t.strip():
             raise QueryError("a --text query is empty")
-    if overlap >= 2.0:
+    if overlap is not None and overlap >= 2.0:
         raise SfcliError("--overlap must be shorter than the 2 s window")
 
     files = expand_inputs(inputs)
     names = output_names(files)
+    options = {} if overlap is None else {"overlap_seconds": overlap}
     sep = Separator.from_pretrained(
-        models, device=device.value, overlap_seconds=overlap, text_expansion=not raw_text, postfilter=postfilter
+        models, device=device.value, text_expansion=not raw_text, postfilter=postfilter, **options
     )
 
     # Every query is embedded once, up front; a bad query stops before any file is touched.

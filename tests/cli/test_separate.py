@@ -211,3 +211,25 @@ def test_console_script_no_traceback(tiny_models: Path, tmp_path: Path) -> None:
 def test_help_shows_examples(cli) -> None:
     r = cli("separate", "--help")
     assert r.code == 0 and "Examples" in r.out and "--text" in r.out
+
+
+def test_overlap_default_is_the_librarys_and_can_be_set(cli, tiny_models: Path, write_wav, tmp_path: Path) -> None:
+    import inspect
+
+    from sfcli.api import Separator
+    from sfcli.cli import separate as separate_cmd
+    from sfcli.streaming import DEFAULT_OVERLAP_SECONDS
+
+    assert inspect.signature(Separator).parameters["overlap_seconds"].default == DEFAULT_OVERLAP_SECONDS
+    help_text = inspect.signature(separate_cmd.separate).parameters["overlap"].annotation
+    assert f"[default: {DEFAULT_OVERLAP_SECONDS:g}]" in str(help_text)
+    mix = write_wav("mix.wav", seconds=5.0)
+    outs = {}
+    for ov in (None, 1.0):
+        args = () if ov is None else ("--overlap", str(ov))
+        r = cli("separate", mix, "--text", "a dog", "--models", tiny_models, "-o", tmp_path / f"o{ov}", *args)
+        assert r.code == 0, r.err
+        outs[ov] = _read(tmp_path / f"o{ov}" / "mix" / "target.wav")[0]
+    assert not np.allclose(outs[None], outs[1.0])  # the option reaches the stream
+    r = cli("separate", mix, "--text", "a dog", "--models", tiny_models, "--overlap", "2", "-o", tmp_path / "x")
+    assert r.code != 0 and "shorter than the 2 s window" in r.err and not (tmp_path / "x").exists()
