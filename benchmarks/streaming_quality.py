@@ -7,8 +7,9 @@ The corpus evaluation mixtures are exactly one window long, so they never exerci
 boundaries, the cross-fade or the end of a file. Here every 2 s mixture of a split (generated as
 ``sfcli eval --split`` does) is looped to the requested length — its target and background looped the
 same way, then cut starting at 0.7 s so that loop points and window boundaries do not coincide —
-and separated with an audio query (the mixture's reference clip) at each overlap. Prints one JSON line
-per (length, overlap) with the mean target SI-SDRi over the whole looped mixture.
+and separated with an audio query (the mixture's reference clip; ``--query text``: its text, through
+the audio bank as ``sfcli separate --text`` does) at each overlap. Prints one JSON line per (length,
+overlap) with the mean target SI-SDRi over the whole looped mixture.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--overlaps", type=float, nargs="+", default=[0.0, 0.5, 1.0])
     ap.add_argument("--windows", type=float, nargs="+", default=[2.0], help="window lengths in seconds")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--query", choices=["audio", "text"], default="audio")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -49,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
 
     sep = Separator.from_pretrained(args.models)
     items = generated_mixtures(None, args.split, args.n, args.seed)
-    queries = [sep.embed_query(reference=it.ref, reference_sample_rate=it.ref_sample_rate) for it in items]
+    if args.query == "text":
+        queries = [sep.embed_query(text=it.text) for it in items]
+    else:
+        queries = [sep.embed_query(reference=it.ref, reference_sample_rate=it.ref_sample_rate) for it in items]
     for seconds, window, overlap in itertools.product(args.seconds, args.windows, args.overlaps):
         if overlap >= window:
             continue
@@ -68,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             "seconds": seconds,
             "window": window,
             "overlap": overlap,
+            "query": args.query,
             "target_si_sdri": round(float(np.mean(scores)), 2),
             "wall_s": round(time.time() - t0, 1),
         }
