@@ -140,6 +140,7 @@ _sfcli() {
                 --checkpoint-every) COMPREPLY=(); return ;;
                 --max-windows) COMPREPLY=(); return ;;
                 --max-per-category) COMPREPLY=(); return ;;
+                --balance-categories) COMPREPLY=(); return ;;
                 --group-by) COMPREPLY=(); return ;;
                 --audio-head-hidden) COMPREPLY=(); return ;;
                 --weight-decay) COMPREPLY=(); return ;;
@@ -154,7 +155,7 @@ _sfcli() {
                 --device) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--manifest -m --corpus --run-dir --out -o --steps --batch-size --lr --seed --eval-every --checkpoint-every --max-windows --max-per-category --group-by --audio-head-hidden --weight-decay --head-dropout --text-struct --text-soft --text-soft-temperature --category-text --text-head-from --audio-pool --holdout-categories --lock-text --cache-dir --test-eval --device --tiny --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--manifest -m --corpus --run-dir --out -o --steps --batch-size --lr --seed --eval-every --checkpoint-every --max-windows --max-per-category --balance-categories --group-by --audio-head-hidden --weight-decay --head-dropout --text-struct --text-soft --text-soft-temperature --category-text --text-head-from --audio-pool --holdout-categories --lock-text --cache-dir --test-eval --device --tiny --quiet -q" -- "$cur"))
             fi
             ;;
     esac

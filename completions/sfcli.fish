@@ -101,6 +101,7 @@ complete -c sfcli -n '__fish_seen_subcommand_from train-words' -l eval-every -r 
 complete -c sfcli -n '__fish_seen_subcommand_from train-words' -l checkpoint-every -r -d ''
 complete -c sfcli -n '__fish_seen_subcommand_from train-words' -l max-windows -r -d 'Windows cached per clip.'
 complete -c sfcli -n '__fish_seen_subcommand_from train-words' -l max-per-category -r -d 'Cap training clips per category (0: no cap).'
+complete -c sfcli -n '__fish_seen_subcommand_from train-words' -l balance-categories -r -d 'Draw clips with weight count(category)^-P: 0 uniform over clips, 1 uniform over categories.'
 complete -c sfcli -n '__fish_seen_subcommand_from train-words' -l group-by -r -d 'Positives within a batch: category, text or none.'
 complete -c sfcli -n '__fish_seen_subcommand_from train-words' -l audio-head-hidden -r -d 'Hidden width of the audio head (0: linear).'
 complete -c sfcli -n '__fish_seen_subcommand_from train-words' -l weight-decay -r -d 'AdamW weight decay.'

@@ -12,7 +12,10 @@ Metrics (all fractions in ``[0, 1]``):
 * ``t2a_category_R@k`` — text→audio where any clip of the query's category counts (records with a
   category only).
 * ``zeroshot_top1`` / ``zeroshot_top5`` — each clip is classified among the categories present in the
-  records by the similarity of its embedding to the text embedding of the category name.
+  records by the similarity of its embedding to the text embedding of the category name (a share of
+  clips, so large categories weigh more).
+* ``zeroshot_top1_macro`` — the same top-1 accuracy computed per category and then averaged, so every
+  category counts once however many clips it has.
 """
 
 from __future__ import annotations
@@ -146,6 +149,7 @@ def evaluate_embeddings(
         rank = np.argmax(order == cat_of[:, None], axis=1)
         out["zeroshot_top1"] = float((rank < 1).mean())
         out["zeroshot_top5"] = float((rank < 5).mean())
+        out["zeroshot_top1_macro"] = float(np.mean([(rank[cat_of == c] < 1).mean() for c in range(len(cats))]))
     return out
 
 

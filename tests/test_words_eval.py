@@ -96,3 +96,18 @@ def test_several_templates_average_into_a_prompt_ensemble() -> None:
     both = evaluate_embeddings(audio, recs, embed, template=["left {}", "right {}"])
     assert both["zeroshot_top1"] == 1.0
     assert both["t2a_R@1"] == 1.0  # descriptions do not go through the templates
+
+
+def test_macro_zero_shot_weighs_every_category_once() -> None:
+    # Three clips of "a" (all right) and one of "b" (wrong): per clip 3/4, per category (1 + 0) / 2.
+    eye = np.eye(2, dtype=np.float32)
+    vocab = {"a": eye[0], "b": eye[1], "a clip": eye[0], "b clip": eye[1]}
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return np.stack([vocab[t] for t in texts])
+
+    recs = [EvalRecord(["a clip"], "a")] * 3 + [EvalRecord(["b clip"], "b")]
+    audio = np.stack([eye[0], eye[0], eye[0], eye[0]])
+    m = evaluate_embeddings(audio, recs, embed)
+    assert m["zeroshot_top1"] == 0.75
+    assert m["zeroshot_top1_macro"] == 0.5

@@ -6,7 +6,6 @@ rewrites ``completions/``; a test fails when the committed files fall out of dat
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -248,4 +247,10 @@ def main(out_dir: str = "completions") -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m sfcli.cli.completions", description="Regenerate the shell completion scripts."
+    )
+    parser.add_argument("out_dir", nargs="?", default="completions", help="folder to write (default: completions)")
+    main(parser.parse_args().out_dir)

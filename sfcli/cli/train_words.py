@@ -53,6 +53,15 @@ def train_words_cmd(
     max_per_category: Annotated[
         int, typer.Option("--max-per-category", min=0, help="Cap training clips per category (0: no cap).")
     ] = 0,
+    balance_categories: Annotated[
+        float,
+        typer.Option(
+            "--balance-categories",
+            min=0.0,
+            max=1.0,
+            help="Draw clips with weight count(category)^-P: 0 uniform over clips, 1 uniform over categories.",
+        ),
+    ] = 0.0,
     group_by: Annotated[
         str, typer.Option("--group-by", help="Positives within a batch: category, text or none.")
     ] = "category",
@@ -163,6 +172,7 @@ def train_words_cmd(
         checkpoint_every=checkpoint_every,
         max_windows=max_windows,
         max_per_category=max_per_category,
+        balance_categories=balance_categories,
         group_by=group_by,
         init_audio="none" if tiny else "aisfx",
         device=device,

@@ -84,6 +84,7 @@ class TrainWordsOptions:
     keep_best: bool = True
     text_struct: float = 0.0
     max_per_category: int = 0
+    balance_categories: float = 0.0
     holdout_categories: float = 0.0
     lock_text: bool = False
     text_soft: float = 0.0
@@ -399,6 +400,19 @@ def copy_text_head(model: SoundWords, folder: str | Path) -> None:
         p.requires_grad_(False)
 
 
+def sampling_weights(group_ids: torch.Tensor, power: float) -> np.ndarray | None:
+    """Per-clip probabilities of being drawn into a batch: ``count(category) ** -power``, normalised.
+
+    ``power`` 0 draws clips uniformly (large categories dominate the batches), 1 gives every category
+    the same total weight, values between interpolate. Returns ``None`` for uniform draws.
+    """
+    if power <= 0:
+        return None
+    counts = torch.bincount(group_ids).double()
+    w = counts[group_ids].pow(-power).numpy()
+    return w / w.sum()
+
+
 def _lr_at(step: int, opts: TrainWordsOptions) -> float:
     if step < opts.warmup:
         return opts.lr * (step + 1) / opts.warmup
@@ -593,6 +607,9 @@ def _train(
         group_ids = torch.tensor([names.index(s.descriptions[0]) for s in train])
     else:
         group_ids = None
+    if opts.balance_categories > 0 and group_ids is None:
+        raise SfcliError("--balance-categories needs categories (--group-by category or text)")
+    draw_p = sampling_weights(group_ids, opts.balance_categories) if group_ids is not None else None
     # Padded (clips, max_windows, D) audio features and a (texts, D) table for vectorised batches.
     n_win = torch.tensor([feats[k].shape[0] for k in keys])
     audio_table = torch.zeros(len(keys), int(n_win.max()), model.config.audio_feature_dim)
@@ -678,7 +695,7 @@ def _train(
     while step < opts.steps and (stop_after is None or done_here < stop_after):
         t_step = time.monotonic()
         rng = _batch_indices(opts.seed, step, len(train), global_batch)
-        idx = rng.choice(len(train), size=global_batch, replace=False)
+        idx = rng.choice(len(train), size=global_batch, replace=False, p=draw_p)
         win_pick = rng.random(global_batch)
         desc_pick = rng.random(global_batch)
         mine = slice(info.rank * local, (info.rank + 1) * local)

@@ -256,3 +256,27 @@ def test_text_head_from_keeps_the_shared_space_and_category_text_leaves_the_pca(
     texts = ["a tone number 1", "something never seen"]
     np.testing.assert_allclose(new.embed_text(texts), old.embed_text(texts), atol=1e-3)  # fp16 weights
     assert not torch.allclose(new.audio_head[-1].weight, old.audio_head[-1].weight)
+
+
+def test_balance_categories_weights_every_category_alike() -> None:
+    from sfcli.train.words import sampling_weights
+
+    groups = torch.tensor([0, 0, 0, 1])  # three clips of one category, one of another
+    assert sampling_weights(groups, 0.0) is None
+    full = sampling_weights(groups, 1.0)
+    assert full is not None and np.isclose(full.sum(), 1.0)
+    assert np.isclose(full[:3].sum(), 0.5) and np.isclose(full[3], 0.5)
+    half = sampling_weights(groups, 0.5)
+    assert half is not None and 0.5 < half[:3].sum() < 0.75  # between balanced and per clip (3/4)
+
+
+def test_balance_categories_changes_the_batches_and_stays_deterministic(tmp_path: Path) -> None:
+    # One category with many clips: balanced draws put fewer of its clips in each batch.
+    src = _sources(per_cat=4) + [
+        PairSource(f"big-{i}", ["a big tone"], "tone big", "train", lambda i=i: (_clip(0, i), 8000)) for i in range(40)
+    ]
+    runs = [
+        train_words(_opts(tmp_path / name, steps=3, **kw), src, progress=False)["loss"]
+        for name, kw in (("u", {}), ("b1", {"balance_categories": 1.0}), ("b2", {"balance_categories": 1.0}))
+    ]
+    assert runs[1] == runs[2] and runs[1] != runs[0]
