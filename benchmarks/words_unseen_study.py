@@ -221,7 +221,8 @@ def run_variants(args: argparse.Namespace, sources: list[T.PairSource]) -> None:
                 blob["features"] = {k: transform(v, kind, heads).half() for k, v in blob["features"].items()}
                 torch.save(blob, cache / "features.pt")
                 shutil.copy(args.features / "text_features.pt", cache / "text_features.pt")
-        width = next(iter(_load_feats(cache).values())).shape[1]
+        base = SoundWordsConfig().audio_feature_dim  # the cache's window features (aiSFX, max pooling)
+        width = transform(torch.zeros(1, base), kind, heads).shape[1] if kind else base
         run = args.runs / f"variant-{i}"
         if not (run / "summary.json").exists():
             if "temperature" in spec:

@@ -67,10 +67,9 @@ def main() -> None:
     feats = torch.load(args.features, map_location="cpu", weights_only=False)["features"]
     old, new = SoundWords.from_pretrained(args.old_words), SoundWords.from_pretrained(args.new_words)
     splits = T.split_sources(T.corpus_sources())
-    train_old, train_new = (clip_embeddings(m, splits["train"], feats) for m in (old, new))
-    a, b = fit_affine(train_new, train_old)
-    for name in ("train", "valid"):
-        o, n = (clip_embeddings(m, splits[name], feats) for m in (old, new))
+    emb = {name: [clip_embeddings(m, splits[name], feats) for m in (old, new)] for name in ("train", "valid")}
+    a, b = fit_affine(emb["train"][1], emb["train"][0])
+    for name, (o, n) in emb.items():
         mapped = n @ a.T + b
         r2 = 1 - (mapped - o).pow(2).sum() / (o - o.mean(0)).pow(2).sum()
         cos_id = torch.nn.functional.cosine_similarity(n, o).mean()
