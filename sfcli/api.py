@@ -82,7 +82,7 @@ class Separator:
             (:meth:`sfcli.words.SoundWords.text_query`); ``False`` conditions on the plain text embedding.
         project: apply the exact mixture-consistency projection to each window's target (always, in
             use). ``False`` keeps the network's raw target output, for scoring models trained without
-            it (``benchmarks/ablation_unprojected.py``); the residual is ``mixture - target`` either way.
+            it (``experiments/ablation_unprojected.py``); the residual is ``mixture - target`` either way.
         loop_reference_seconds: a reference clip shorter than this is looped to this length before it
             is embedded, like the 2 s conditioning crops SoundFilter was trained on (0 turns it off).
             With 0.5 s / 1 s references this raised validation SI-SDRi by 0.75 / 0.39 dB

@@ -5,7 +5,7 @@ is 1.2 GB of int16. This keeps every train and valid clip (so the SoundWords aud
 train split), caps each clip's length, and encodes the concatenated audio as ``--chunks`` Ogg/Opus
 files of about equal duration. ``unpack_corpus.py`` turns them back into a corpus folder.
 Training on the decoded audio is a (documented) approximation: Opus at ~25 kbit/s changes the waveform
-(median per-clip SNR 17.7 dB against the original: benchmarks/opus_domain_shift.py) though not what it
+(median per-clip SNR 17.7 dB against the original: experiments/opus_domain_shift.py) though not what it
 sounds like.
 
     python scripts/gpu/pack_corpus.py --out .gpu --chunks 2 --cap-train 8 --cap-valid 3 --level 0.92

@@ -1,6 +1,6 @@
 """Test-time shift averaging: does averaging SoundFilter over circularly shifted windows help?
 
-    OMP_NUM_THREADS=1 python benchmarks/shift_averaging.py --n 300 --shifts 1 2 4
+    OMP_NUM_THREADS=1 python experiments/shift_averaging.py --n 300 --shifts 1 2 4
 
 Each 2 s window the streaming engine hands to the network is rolled by ``i·n/K`` samples
 (``i = 0 … K−1``), separated, rolled back, and the K target estimates are averaged (K = 1 is the

@@ -1,6 +1,6 @@
 """Does wording the category names differently (or averaging several wordings) help zero-shot?
 
-    python benchmarks/words_prompt_templates.py RUN [--features CACHE]
+    python experiments/words_prompt_templates.py RUN [--features CACHE]
 
 RUN is a ``sfcli train-words --holdout-categories 0.2`` run folder (``RUN/model``), CACHE its audio
 feature cache (default ``RUN/features.pt``; the hold-out sweep's runs share ``RUNS/features/features.pt``).

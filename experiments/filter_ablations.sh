@@ -5,7 +5,7 @@
 # 100 warm-up steps), training text rate 0.3, 2,067 steps (= what the shipped configuration reaches in
 # 25 single-thread minutes), one torch thread, last weights scored on the 300 corpus test mixtures.
 #
-#   bash benchmarks/filter_ablations.sh [RUN_NAME ...]     # default: all runs below, in this order
+#   bash experiments/filter_ablations.sh [RUN_NAME ...]     # default: all runs below, in this order
 #
 # Runs go to $SFCLI_CACHE/runs/abl/NAME (resumable: the same command continues a killed run); each
 # writes NAME.eval.json and NAME.md beside it. Run from the repository root with the venv active.

@@ -5,7 +5,7 @@ the original int16 audio, one decoded from the Opus chunks; prints the per-clip 
 against the original and scores a SoundFilter on the same 64 validation mixtures of each (audio queries),
 as ``sfcli train-filter`` validates:
 
-    python benchmarks/opus_domain_shift.py MODEL_DIR --packed .gpu --out /tmp/opus-shift
+    python experiments/opus_domain_shift.py MODEL_DIR --packed .gpu --out /tmp/opus-shift
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Should a text query pick its audio-bank clips by their descriptions rather than by their sound?
 
-    python benchmarks/bank_text_retrieval.py [--split valid] [--n 300] [--k 10 30]
+    python experiments/bank_text_retrieval.py [--split valid] [--n 300] [--k 10 30]
 
 The shipped SoundWords answers a text query with the mean audio embedding of the ``k`` bank clips whose
 *audio* embeddings are nearest to the text embedding (cross-modal; ``AudioBank.expand``). The

@@ -1,6 +1,6 @@
 """Do text queries answered through an audio bank retrieve and classify categories never seen in training?
 
-    python benchmarks/words_bank_zeroshot.py RUN [--features CACHE] [--settings K:W ...]
+    python experiments/words_bank_zeroshot.py RUN [--features CACHE] [--settings K:W ...]
 
 RUN is a ``sfcli train-words --holdout-categories 0.2`` run folder (``RUN/model``), CACHE its audio
 feature cache (default ``RUN/features.pt``). The bank is the run's own train split (kept categories

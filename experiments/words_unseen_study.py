@@ -1,10 +1,10 @@
 """How far does SoundWords transfer to sound categories it never saw, and what limits it?
 
-    python benchmarks/words_unseen_study.py --runs /tmp/wx/study --features /tmp/wx/runs/features curve
-    python benchmarks/words_unseen_study.py --runs /tmp/wx/study --features /tmp/wx/runs/features variants
-    python benchmarks/words_unseen_study.py --runs /tmp/wx/study --features /tmp/wx/runs/features \
+    python experiments/words_unseen_study.py --runs /tmp/wx/study --features /tmp/wx/runs/features curve
+    python experiments/words_unseen_study.py --runs /tmp/wx/study --features /tmp/wx/runs/features variants
+    python experiments/words_unseen_study.py --runs /tmp/wx/study --features /tmp/wx/runs/features \
         descriptions EXTRA.tsv
-    python benchmarks/words_unseen_study.py --runs /tmp/wx/study --features /tmp/wx/runs/features balance
+    python experiments/words_unseen_study.py --runs /tmp/wx/study --features /tmp/wx/runs/features balance
 
 ``--features`` is a ``train-words`` feature cache folder of the corpus (``features.pt`` and
 ``text_features.pt``, aiSFX max pooling; e.g. the sweep's ``RUNS/features`` of

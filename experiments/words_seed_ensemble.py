@@ -1,6 +1,6 @@
 """How much do held-out-category scores move between training seeds, and does averaging seeds help?
 
-    python benchmarks/words_seed_ensemble.py RUN [RUN ...] [--features CACHE]
+    python experiments/words_seed_ensemble.py RUN [RUN ...] [--features CACHE]
 
 Each RUN is a ``sfcli train-words --holdout-categories 0.2`` run folder (``RUN/model``) of the same
 recipe with another ``--seed``, all on one feature cache (CACHE, default ``RUN/features.pt`` of the

@@ -1,6 +1,6 @@
 """Text queries: pick the bank clips with another SoundWords model, condition on the shipped rows.
 
-    OMP_NUM_THREADS=1 python benchmarks/bank_retrieval_keys.py ~/.cache/sfcli/runs/words-v3/model
+    OMP_NUM_THREADS=1 python experiments/bank_retrieval_keys.py ~/.cache/sfcli/runs/words-v3/model
 
 SoundWords answers a text query with the mean of the audio embeddings of the ``k`` bank clips
 nearest to it (``sfcli.words.AudioBank``). This asks whether a SoundWords model with a better audio

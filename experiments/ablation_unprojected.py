@@ -5,7 +5,7 @@ users get. The paper's ablations score the enhanced output as the network gives 
 without the consistency term is hurt by a projection it never saw. This scores both ways on the same
 mixtures (default: the corpus test set), text queries through the audio bank and audio queries:
 
-    OMP_NUM_THREADS=1 python benchmarks/ablation_unprojected.py RUN_MODEL [RUN_MODEL ...] --words models/soundwords
+    OMP_NUM_THREADS=1 python experiments/ablation_unprojected.py RUN_MODEL [RUN_MODEL ...] --words models/soundwords
 """
 
 from __future__ import annotations

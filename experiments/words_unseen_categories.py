@@ -1,6 +1,6 @@
 """Zero-shot SoundWords on categories its training never saw.
 
-    python benchmarks/words_unseen_categories.py --models models/soundwords --per-category 20
+    python experiments/words_unseen_categories.py --models models/soundwords --per-category 20
 
 "Unseen" categories are the corpus categories whose name is not among the texts the model was trained
 with (the model folder's ``text_cache.json`` holds every training description and category name), for
