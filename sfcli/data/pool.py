@@ -1,0 +1,80 @@
+"""The label-free training pool (issue 20): recordings without descriptions, for query-by-example training.
+
+Built by ``python scripts/corpus/unlabelled.py`` into ``$SFCLI_CACHE/pool`` in the corpus format
+(:class:`sfcli.data.corpus.Corpus` opens it): every clip has ``category`` "" , no descriptions, split
+``train`` and the extra keys ``kind`` (sfx / music / speech / ambience) and ``origin`` (recorded / designed).
+A pool clip serves as a target (its conditioning crop comes from the same clip) or as a background.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from sfcli.data.corpus import ClipRecord, Corpus, default_cache_dir
+from sfcli.errors import SfcliError
+
+_TRIES = 8
+_MIN_RMS = 1e-4  # -80 dBFS
+
+
+def default_pool_dir() -> Path:
+    """Where the pool lives: ``$SFCLI_CACHE/pool`` (default ``~/.cache/sfcli/pool``)."""
+    return default_cache_dir() / "pool"
+
+
+def open_pool(path: str | Path | None = None) -> Corpus | None:
+    """The pool at ``path`` (default :func:`default_pool_dir`), or None when no pool was built there.
+
+    A folder that holds a pool but cannot be read raises :class:`~sfcli.errors.SfcliError`."""
+    root = Path(path).expanduser() if path is not None else default_pool_dir()
+    if not (root / "clips.jsonl").is_file() and not (root / "audio.int16").is_file():
+        return None
+    pool = Corpus.open(root)
+    return pool if len(pool) else None
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
+
+
+def random_crop(
+    pool: Corpus,
+    n: int,
+    rng: np.random.Generator,
+    kinds: Sequence[str] | None = None,
+    tries: int = _TRIES,
+) -> tuple[np.ndarray, ClipRecord]:
+    """A crop of ``n`` samples (float32) from a clip drawn uniformly from ``pool``, and that clip.
+
+    Deterministic for the state of ``rng``. A crop whose RMS is below a quarter of its clip's RMS (or below
+    -80 dBFS) is drawn again, from another clip, up to ``tries`` times; then the loudest candidate is kept.
+    A clip shorter than ``n`` is placed whole at a random offset in a zero window. ``kinds`` limits the
+    clips to those kinds (e.g. ``("sfx", "ambience")``)."""
+    if n <= 0:
+        raise SfcliError("crop length must be positive")
+    clips = [c for c in pool.clips if not kinds or c.extra.get("kind") in kinds]
+    if not clips:
+        raise SfcliError(f"the pool has no clips of kind {', '.join(kinds or [])}")
+    best: tuple[float, np.ndarray, ClipRecord] | None = None
+    for _ in range(max(1, tries)):
+        clip = clips[int(rng.integers(len(clips)))]
+        length = pool.num_samples(clip)
+        if length >= n:
+            x = pool.crop(clip, int(rng.integers(length - n + 1)), n)
+        else:
+            x = np.zeros(n, np.float32)
+            start = int(rng.integers(n - length + 1))
+            x[start : start + length] = pool.crop(clip, 0, length)
+        level = _rms(x)
+        if level >= max(_MIN_RMS, 0.25 * _rms(pool.audio(clip)) * min(1.0, (length / n) ** 0.5)):
+            return x, clip
+        if best is None or level > best[0]:
+            best = (level, x, clip)
+    assert best is not None
+    return best[1], best[2]
+
+
+__all__ = ["default_pool_dir", "open_pool", "random_crop"]
