@@ -25,21 +25,22 @@ import numpy as np
 import torch
 
 from sfcli.audio import (
+    MIN_REFERENCE_SECONDS,
     MODEL_SAMPLE_RATE,
     AtomicAudioWriter,
     AudioReader,
-    to_mono,
+    check_reference,
     validate_array,
 )
 from sfcli.errors import OutputError, QueryError
 from sfcli.filter_model import SoundFilter
 from sfcli.pretrained import default_models_dir, resolve_device
+from sfcli.sample_format import PairQuantizer, output_subtype
 from sfcli.streaming import DEFAULT_OVERLAP_SECONDS, WindowFn, separate_array, separate_blocks
 
 if TYPE_CHECKING:  # pragma: no cover
     pass
 
-MIN_REFERENCE_SECONDS = 0.1
 ProgressFn = Callable[[int, int], None]
 
 
@@ -62,6 +63,15 @@ class SeparationResult:
     residual: np.ndarray
     sample_rate: int
     query: str
+
+
+def mean_embedding(embeddings: Sequence[np.ndarray]) -> np.ndarray:
+    """One query from several (e.g. several reference clips): their mean, renormalised to unit length
+    like the audio bank's mean of neighbours (:class:`sfcli.words.AudioBank`)."""
+    stacked = np.stack([np.asarray(e, dtype=np.float32) for e in embeddings])
+    mean = stacked.mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    return (mean / norm if norm > 0 else mean).astype(np.float32)
 
 
 def describe_query(text: str | None, reference_name: str | None) -> str:
@@ -159,16 +169,7 @@ class Separator:
             if self.text_expansion and text_query is not None:
                 return np.asarray(text_query([text.strip()])[0], dtype=np.float32)
             return np.asarray(self.words.embed_text([text.strip()])[0], dtype=np.float32)
-        if reference_sample_rate is None or reference_sample_rate <= 0:
-            raise QueryError("a reference clip needs its sample rate (reference_sample_rate=...)")
-        clip = to_mono(validate_array(reference, "reference clip"))
-        if clip.shape[0] < MIN_REFERENCE_SECONDS * reference_sample_rate:
-            raise QueryError(
-                f"the reference clip is {clip.shape[0] / reference_sample_rate:.3f} s long; "
-                f"it must be at least {MIN_REFERENCE_SECONDS} s"
-            )
-        if float(np.abs(clip).max()) == 0.0:
-            raise QueryError("the reference clip is silent")
+        clip = check_reference(reference, reference_sample_rate)  # type: ignore[arg-type]
         loop_to = round(self.loop_reference_seconds * reference_sample_rate)
         if clip.shape[0] < loop_to:
             clip = np.resize(clip, loop_to)
@@ -236,12 +237,15 @@ class Separator:
         force: bool = False,
         progress: ProgressFn | None = None,
         blocksize: int = 1 << 16,
+        bits: int | None = None,
     ) -> dict[str, Any]:
         """Stream ``input_path`` through the separator into two files, block by block.
 
         Both outputs are written to temporary files and renamed into place only when the whole
-        input has been processed; on any error neither output exists afterwards. Returns a summary
-        (paths, duration, seconds taken).
+        input has been processed; on any error neither output exists afterwards. ``bits`` (16, 24,
+        32) sets the outputs' sample format; ``None`` keeps the input's
+        (:func:`sfcli.sample_format.output_subtype`). Returns a summary (paths, duration, seconds
+        taken, subtype, samples clipped to fit an integer format).
         """
         started = time.perf_counter()
         target_path, residual_path = Path(target_path), Path(residual_path)
@@ -251,10 +255,15 @@ class Separator:
                     raise OutputError(f"{p} exists; use --force to overwrite")
         with AudioReader(input_path) as reader:
             info = reader.info
+            quantize = PairQuantizer(output_subtype(fmt, bits, info.subtype))
             writers: list[AtomicAudioWriter] = []
             try:
                 for p in (target_path, residual_path):
-                    writers.append(AtomicAudioWriter(p, info.sample_rate, info.channels, fmt=fmt, force=force))
+                    writers.append(
+                        AtomicAudioWriter(
+                            p, info.sample_rate, info.channels, fmt=fmt, force=force, subtype=quantize.subtype
+                        )
+                    )
                 done = 0
                 for t, r in separate_blocks(
                     reader.blocks(blocksize),
@@ -265,6 +274,7 @@ class Separator:
                     overlap_seconds=self.overlap_seconds,
                     model_rate=self.model_rate,
                 ):
+                    t, r = quantize(t, r)
                     writers[0].write(t)
                     writers[1].write(r)
                     done += t.shape[1]
@@ -287,8 +297,11 @@ class Separator:
             "duration": info.duration,
             "sample_rate": info.sample_rate,
             "channels": info.channels,
+            "subtype": quantize.subtype,
+            "clipped_target": quantize.clipped_target,
+            "clipped_residual": quantize.clipped_residual,
             "seconds": round(time.perf_counter() - started, 3),
         }
 
 
-__all__ = ["MODEL_SAMPLE_RATE", "SeparationResult", "Separator"]
+__all__ = ["MIN_REFERENCE_SECONDS", "MODEL_SAMPLE_RATE", "SeparationResult", "Separator", "mean_embedding"]

@@ -11,6 +11,7 @@ import contextlib
 import os
 import shutil
 import struct
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,9 +21,11 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from sfcli.errors import AudioError, OutputError
+from sfcli.errors import AudioError, OutputError, QueryError
+from sfcli.sample_format import PCM_BITS, to_pcm
 
 MODEL_SAMPLE_RATE = 16000
+MIN_REFERENCE_SECONDS = 0.1
 SNDFILE_EXTENSIONS = {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au"}
 FFMPEG_EXTENSIONS = {".m4a", ".aac", ".mp4", ".webm", ".mkv", ".wma", ".mov", ".3gp", ".amr"}
 AUDIO_EXTENSIONS = SNDFILE_EXTENSIONS | FFMPEG_EXTENSIONS
@@ -37,6 +40,9 @@ class AudioInfo:
     sample_rate: int
     channels: int
     frames: int
+    subtype: str | None = None
+    """libsndfile's sample format of the file ("PCM_16", "FLOAT", "MPEG_LAYER_III", ...); ``None``
+    when ffmpeg decoded it."""
 
     @property
     def duration(self) -> float:
@@ -75,21 +81,61 @@ def _wav_truncated(path: Path) -> bool:
     return False
 
 
-def _decode_with_ffmpeg(path: Path) -> Path:
-    """Decode ``path`` to a temporary float WAV with pydub + ffmpeg; the caller deletes it."""
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence what C libraries print straight to file descriptor 2 (libmpg123's "Cannot read next
+    header" and the like) while a file is opened; our own one-line error says what went wrong."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real descriptor 2 (embedded interpreters)
+        yield
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+        finally:
+            os.close(devnull)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def ffmpeg_problem() -> str | None:
+    """Why ffmpeg decoding is unavailable ("ffmpeg is not installed", "ffprobe is missing"), or ``None``.
+
+    pydub runs ``ffprobe`` to read a file's streams before ``ffmpeg`` decodes it, so both are needed.
+    """
     if shutil.which("ffmpeg") is None:
+        return "ffmpeg is not installed"
+    if shutil.which("ffprobe") is None:
+        return "ffprobe is missing (pydub needs it next to ffmpeg; it ships in the ffmpeg package)"
+    return None
+
+
+def _require_ffmpeg(path: Path) -> None:
+    problem = ffmpeg_problem()
+    if problem is not None:
         raise AudioError(
-            f"{path}: {path.suffix or 'this'} files need ffmpeg, which is not installed "
+            f"{path}: {path.suffix or 'this'} files need ffmpeg, but {problem} "
             "(install it, e.g. `apt-get install ffmpeg`, or convert the file to WAV/FLAC)"
         )
+
+
+def _decode_with_ffmpeg(path: Path) -> Path:
+    """Decode ``path`` to a temporary float WAV with pydub + ffmpeg; the caller deletes it."""
+    _require_ffmpeg(path)
     try:
         from pydub import AudioSegment
     except ImportError as exc:  # pragma: no cover - pydub is a dependency
         raise AudioError(f"{path}: decoding this format needs pydub") from exc
     try:
-        seg = AudioSegment.from_file(str(path))
+        with _quiet_stderr():
+            seg = AudioSegment.from_file(str(path))
     except Exception as exc:
-        raise AudioError(f"{path}: ffmpeg could not decode it ({str(exc).strip().splitlines()[-1:]})") from exc
+        raise AudioError(f"{path}: not an audio file libsndfile or ffmpeg can decode") from exc
     fd, tmp = tempfile.mkstemp(suffix=".wav", prefix="sfcli-decode-")
     os.close(fd)
     samples = np.array(seg.get_array_of_samples(), dtype=np.float32).reshape(-1, seg.channels)
@@ -113,18 +159,25 @@ class AudioReader:
         if self.path.suffix.lower() in FFMPEG_EXTENSIONS:
             self._tmp = source = _decode_with_ffmpeg(self.path)
         try:
-            self._sf = sf.SoundFile(str(source))
-        except sf.LibsndfileError as exc:
-            if self._tmp is None and self.path.suffix.lower() not in SNDFILE_EXTENSIONS and shutil.which("ffmpeg"):
+            with _quiet_stderr():
+                self._sf = sf.SoundFile(str(source))
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            if self._tmp is None and ffmpeg_problem() is None:
                 self._tmp = _decode_with_ffmpeg(self.path)
                 self._sf = sf.SoundFile(str(self._tmp))
             else:
                 self.close()
-                raise AudioError(f"{self.path}: not a readable audio file ({_sf_reason(exc)})") from exc
+                raise AudioError(_undecodable(self.path, exc)) from exc
         if self._tmp is None and _wav_truncated(self.path):
             self.close()
             raise AudioError(f"{self.path}: file is truncated (its header promises more audio than it holds)")
-        self.info = AudioInfo(self.path, int(self._sf.samplerate), int(self._sf.channels), int(self._sf.frames))
+        self.info = AudioInfo(
+            self.path,
+            int(self._sf.samplerate),
+            int(self._sf.channels),
+            int(self._sf.frames),
+            None if self._tmp is not None else str(self._sf.subtype),
+        )
         if self.info.frames <= 0:
             self.close()
             raise AudioError(f"{self.path}: holds no audio samples")
@@ -164,9 +217,34 @@ class AudioReader:
         self.close()
 
 
+def _undecodable(path: Path, exc: Exception) -> str:
+    """The one-line message for a file that libsndfile cannot open (and ffmpeg could not try)."""
+    reason = _sf_reason(exc)
+    # libsndfile reports "File does not exist or is not a regular file" for an existing file whose
+    # MP3 decoder rejected it; the file exists (checked before), so that reason only misleads.
+    detail = "" if "does not exist" in reason else f"libsndfile: {reason}"
+    problem = ffmpeg_problem()
+    if problem is not None:
+        detail = f"{detail}; " if detail else ""
+        detail += f"{problem}, which reads more formats"
+    return f"{path}: not an audio file libsndfile or ffmpeg can decode" + (f" ({detail})" if detail else "")
+
+
 def _sf_reason(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
     return text.split(": ", 1)[-1] if text.startswith("Error opening") else text
+
+
+def probe_audio(path: str | os.PathLike[str]) -> AudioInfo | None:
+    """Check an input cheaply before any work: it exists and its header reads (or, for formats that
+    only ffmpeg decodes, ffmpeg and ffprobe are there). Raises :class:`AudioError`; returns the
+    header's information, or ``None`` where only a full ffmpeg decode would tell."""
+    path = Path(path)
+    _check_exists(path)
+    if path.suffix.lower() in FFMPEG_EXTENSIONS:
+        _require_ffmpeg(path)
+        return None
+    return audio_info(path)
 
 
 def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
@@ -219,6 +297,22 @@ def validate_array(x: np.ndarray, name: str = "audio") -> np.ndarray:
     return x
 
 
+def check_reference(clip: np.ndarray, sample_rate: int) -> np.ndarray:
+    """A reference clip as mono float32, or :class:`QueryError` when it cannot serve as a query
+    (no sample rate, non-finite, shorter than ``MIN_REFERENCE_SECONDS``, silent)."""
+    if sample_rate is None or sample_rate <= 0:
+        raise QueryError("a reference clip needs its sample rate (reference_sample_rate=...)")
+    mono = to_mono(validate_array(clip, "reference clip"))
+    if mono.shape[0] < MIN_REFERENCE_SECONDS * sample_rate:
+        raise QueryError(
+            f"the reference clip is {mono.shape[0] / sample_rate:.3f} s long; "
+            f"it must be at least {MIN_REFERENCE_SECONDS} s"
+        )
+    if float(np.abs(mono).max()) == 0.0:
+        raise QueryError("the reference clip is silent")
+    return mono
+
+
 def default_file_mode() -> int:
     """Permission bits a plain ``open()`` would give a new file (0o666 minus the umask)."""
     mask = os.umask(0)
@@ -241,10 +335,15 @@ class AtomicAudioWriter:
         *,
         fmt: str = "wav",
         force: bool = False,
+        subtype: str | None = None,
     ) -> None:
         self.path = Path(path)
         if fmt not in OUTPUT_FORMATS:
             raise OutputError(f"unknown output format {fmt!r} (choose from {', '.join(OUTPUT_FORMATS)})")
+        major, default_subtype = OUTPUT_FORMATS[fmt]
+        subtype = subtype or default_subtype
+        if not sf.check_format(major, subtype):
+            raise OutputError(f"{fmt.upper()} files cannot hold {subtype} samples")
         if self.path.exists() and not force:
             raise OutputError(f"{self.path} exists; use --force to overwrite")
         try:
@@ -254,14 +353,17 @@ class AtomicAudioWriter:
         except OSError as exc:
             raise OutputError(f"cannot write to {self.path.parent}: {exc.strerror or exc}") from exc
         self._tmp = Path(tmp)
-        major, subtype = OUTPUT_FORMATS[fmt]
+        self.subtype = subtype
         self._sf = sf.SoundFile(str(self._tmp), "w", sample_rate, channels, subtype=subtype, format=major)
         self.force = force
 
     def write(self, block: np.ndarray) -> None:
-        """Append a ``(channels, frames)`` block."""
+        """Append a ``(channels, frames)`` float block (rounded and clipped for integer subtypes)."""
+        data = np.asarray(block, dtype=np.float32)
+        if self.subtype in PCM_BITS:  # round here, exactly, rather than by libsndfile's own scaling
+            data = to_pcm(data, self.subtype)
         try:
-            self._sf.write(np.ascontiguousarray(np.asarray(block, dtype=np.float32).T))
+            self._sf.write(np.ascontiguousarray(data.T))
         except (OSError, sf.LibsndfileError) as exc:
             self.abort()
             raise OutputError(f"cannot write {self.path}: {exc}") from exc

@@ -25,7 +25,8 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 import soxr
 
-from sfcli.audio import MODEL_SAMPLE_RATE
+from sfcli.audio import MODEL_SAMPLE_RATE, validate_array
+from sfcli.errors import AudioError
 
 # Cross-faded overlap between 2 s windows. 0.25 s rather than 0.5 s: 12.5 % fewer windows on long inputs
 # for 0.01-0.05 dB less SI-SDRi on streamed validation mixtures (docs/results.md).
@@ -183,6 +184,17 @@ class OverlapAdd:
             yield self._emit(self.hop)
 
 
+def _checked_blocks(blocks: Iterable[np.ndarray], channels: int) -> Iterator[np.ndarray]:
+    """The blocks as float32, each checked: ``(channels, n)`` and finite."""
+    for block in blocks:
+        x = np.asarray(block, dtype=np.float32)
+        if x.ndim != 2 or x.shape[0] != channels:
+            raise AudioError(f"an input block has shape {x.shape}, expected ({channels}, samples)")
+        if not np.isfinite(x).all():
+            raise AudioError("the input contains NaN or infinite samples")
+        yield x
+
+
 def separate_blocks(
     blocks: Iterable[np.ndarray],
     sample_rate: int,
@@ -196,8 +208,14 @@ def separate_blocks(
     """Stream ``(channels, n)`` input blocks at ``sample_rate`` through ``fn``.
 
     Yields aligned ``(target, residual)`` blocks at ``sample_rate`` whose lengths add up to the
-    input's length exactly, with ``target + residual == input``.
+    input's length exactly, with ``target + residual == input``. A block of the wrong shape or with
+    NaN/infinite samples raises :class:`AudioError` (no output for it is yielded).
     """
+    if int(sample_rate) <= 0 or int(model_rate) <= 0:
+        raise AudioError(f"sample rates must be positive (got {sample_rate} and {model_rate})")
+    if channels < 1:
+        raise AudioError(f"audio needs at least one channel (got {channels})")
+    blocks = _checked_blocks(blocks, channels)
     window = round(window_seconds * model_rate)
     overlap = round(overlap_seconds * model_rate)
     down = _Resampler(sample_rate, model_rate, channels)
@@ -240,7 +258,13 @@ def separate_array(
     model_rate: int = MODEL_SAMPLE_RATE,
     block: int = 1 << 16,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """In-memory version of :func:`separate_blocks` for a ``(channels, n)`` array."""
+    """In-memory version of :func:`separate_blocks` for a ``(channels, n)`` array.
+
+    An empty, non-2-D or non-finite ``x`` raises :class:`AudioError`.
+    """
+    x = validate_array(x, "mixture")
+    if x.ndim != 2:
+        raise AudioError(f"mixture must have shape (channels, samples), not {x.shape}")
     blocks = (x[:, i : i + block] for i in range(0, x.shape[1], block))
     parts = list(
         separate_blocks(

@@ -31,7 +31,7 @@ def test_missing_empty_non_audio_and_folder(tmp_path: Path) -> None:
     with pytest.raises(AudioError, match="empty"):
         load_audio(tmp_path / "empty.wav")
     (tmp_path / "text.wav").write_text("this is not audio")
-    with pytest.raises(AudioError, match="not a readable audio file"):
+    with pytest.raises(AudioError, match="not an audio file libsndfile or ffmpeg can decode"):
         load_audio(tmp_path / "text.wav")
     with pytest.raises(AudioError, match="folder"):
         load_audio(tmp_path)

@@ -103,24 +103,36 @@ def expand_inputs(items: list[str]) -> list[Path]:
 
 
 def output_names(paths: list[Path]) -> list[str]:
-    """A distinct output folder name per input: the file stem, prefixed by parents when stems clash."""
+    """A distinct, predictable output folder name per input.
+
+    The file stem (``clip.wav`` → ``clip``); inputs that share a stem get their extension appended
+    (``clip.mp3`` and ``clip.ogg`` → ``clip-mp3`` and ``clip-ogg``); the same file name in different
+    folders gets its two parent folders' names in front (``a/x/take.wav`` → ``a_x_take``). A clash
+    that survives all that gets a short hash of the full path.
+    """
+
+    def clashing(names: list[str]) -> set[str]:
+        seen: dict[str, int] = {}
+        for n in names:
+            seen[n] = seen.get(n, 0) + 1
+        return {n for n, c in seen.items() if c > 1}
+
     names = [p.stem for p in paths]
-    counts: dict[str, int] = {}
-    for n in names:
-        counts[n] = counts.get(n, 0) + 1
-    result = []
-    for p, n in zip(paths, names, strict=True):
-        if counts[n] > 1:
+    stem_clash = clashing(names)
+    name_clash = clashing([p.name for p in paths])
+    for i, p in enumerate(paths):
+        if p.stem not in stem_clash:
+            continue
+        if p.name in name_clash:
             parts = [*p.resolve().parent.parts[-2:], p.stem]
-            n = "_".join(x for x in parts if x not in ("/", ""))
-        result.append(n)
-    # A clash that survives two parent levels gets a short hash of the full path.
-    final = []
-    for p, n in zip(paths, result, strict=True):
-        if result.count(n) > 1:
-            n = f"{n}-{hashlib.sha1(str(p.resolve()).encode()).hexdigest()[:6]}"
-        final.append(n)
-    return final
+            names[i] = "_".join(x for x in parts if x not in ("/", ""))
+        else:
+            names[i] = f"{p.stem}-{p.suffix.lstrip('.').lower()}"
+    clash = clashing(names)
+    return [
+        f"{n}-{hashlib.sha1(str(p.resolve()).encode()).hexdigest()[:6]}" if n in clash else n
+        for p, n in zip(paths, names, strict=True)
+    ]
 
 
 def slugify(text: str, max_len: int = 48) -> str:

@@ -1,18 +1,29 @@
-"""``sfcli separate``: write the described sound and everything else for each input file."""
+"""``sfcli separate``: write the described sound and everything else for each input file.
+
+Everything that can be wrong with the arguments, the inputs and the outputs is checked before torch
+and the models load (that takes seconds), so a mistake is answered at once.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from sfcli.audio import check_reference, load_audio, probe_audio
 from sfcli.cli.common import err_console, expand_inputs, fail, output_names, slugify
-from sfcli.errors import QueryError, SfcliError
+from sfcli.errors import AudioError, QueryError, SfcliError
+from sfcli.sample_format import output_subtype
+from sfcli.threads import prefer_passive_openmp, set_torch_threads
 
 EPILOG = """\
 **Examples**
@@ -20,9 +31,11 @@ EPILOG = """\
 ```
 sfcli separate mix.wav --text "owl hooting"        # separated/mix/target.wav + residual.wav
 sfcli separate mix.wav --ref sample.wav            # query by an example clip
+sfcli separate mix.wav -r a.wav -r b.wav           # several clips: one query, their mean
 sfcli separate street.flac -t "car horn" -t "dog barking"   # one subfolder per query
 sfcli separate recordings/ -o out --json           # a whole folder, JSON lines for scripts
 sfcli separate talk.wav -t "a dog barking" --plot  # remove a sound: keep residual.wav
+sfcli separate take.wav -t "a dog" --bits 16       # 16-bit output whatever the input
 ```
 """
 
@@ -36,40 +49,305 @@ class Device(str, Enum):
 
 
 class Format(str, Enum):
-    """Output container (WAV is 32-bit float; FLAC is 24-bit)."""
+    """Output container."""
 
     wav = "wav"
     flac = "flac"
 
 
+class Bits(str, Enum):
+    """Output sample format: 16- or 24-bit PCM, 32-bit float (WAV only)."""
+
+    b16 = "16"
+    b24 = "24"
+    b32 = "32"
+
+
+@dataclass
+class _Query:
+    """One query: a text, or one or more reference clips (read before the models load)."""
+
+    label: str
+    sub: str | None = None
+    text: str | None = None
+    clips: list[tuple[np.ndarray, int]] = field(default_factory=list)
+    embedding: np.ndarray | None = None
+
+
+@dataclass
+class _Job:
+    """One input separated with one query into one folder."""
+
+    path: Path
+    query: _Query
+    folder: Path
+    target: Path
+    residual: Path
+    plot: Path | None
+
+
+def _queries(texts: list[str], refs: list[Path]) -> list[_Query]:
+    """Check the queries and read the reference clips; raises a user error for a bad one."""
+    if texts and refs:
+        raise QueryError("give either --text or --ref, not both")
+    if not texts and not refs:
+        raise QueryError("say what to extract: --text 'owl hooting' or --ref example.wav")
+    if refs:
+        clips = []
+        for ref in refs:
+            clip, sr = load_audio(ref)
+            try:
+                clips.append((check_reference(clip, sr), sr))
+            except QueryError as exc:
+                raise QueryError(f"{ref}: {exc}" if len(refs) > 1 else str(exc)) from exc
+        return [_Query("ref:" + "+".join(str(r) for r in refs), clips=clips)]
+    queries: list[_Query] = []
+    slugs: list[str] = []
+    for t in texts:
+        if not t.strip():
+            raise QueryError("a --text query is empty")
+        slug = slugify(t)
+        while slug in slugs:
+            slug = slugify(f"{t} {len(slugs)}")
+        slugs.append(slug)
+        queries.append(_Query(f"text:{t}", slug if len(texts) > 1 else None, text=t))
+    return queries
+
+
+def _unwritable(folder: Path) -> str | None:
+    """Why ``folder`` cannot be created or written to, or ``None``."""
+    existing = folder
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"cannot write to {folder}: {existing} is not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot write to {folder}: permission denied"
+    return None
+
+
+def _plan(
+    inputs: list[str], queries: list[_Query], out_dir: Path, suffix: str, plot: bool, force: bool
+) -> tuple[list[_Job], int, int]:
+    """The jobs whose input reads and whose outputs may be written; each other one is reported here.
+
+    Returns ``(jobs, failures, total)``.
+    """
+    files = expand_inputs(inputs)
+    jobs: list[_Job] = []
+    failures = 0
+    for path, name in zip(files, output_names(files), strict=True):
+        try:
+            probe_audio(path)
+        except AudioError as exc:
+            fail(str(exc))
+            failures += len(queries)
+            continue
+        for q in queries:
+            folder = out_dir / name / q.sub if q.sub else out_dir / name
+            job = _Job(path, q, folder, folder / f"target.{suffix}", folder / f"residual.{suffix}", None)
+            job.plot = folder / "spectrogram.png" if plot else None
+            problem = _unwritable(folder)
+            if problem is None and not force:
+                existing = [p for p in (job.target, job.residual, job.plot) if p is not None and p.exists()]
+                if existing:
+                    problem = f"{existing[0]} exists; use --force to overwrite"
+            if problem is not None:
+                fail(problem)
+                failures += 1
+                continue
+            jobs.append(job)
+    return jobs, failures, len(files) * len(queries)
+
+
+def _missing_dirs(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_empty(dirs: list[Path]) -> None:
+    """Remove the folders a failed job created, deepest first, as long as they are empty."""
+    for d in dirs:
+        try:
+            d.rmdir()
+        except OSError:
+            return
+
+
+def _load(
+    models: Path | None, threads: int | None, quiet: bool, options: dict[str, Any], queries: list[_Query]
+) -> tuple[Any, int]:
+    """Load torch and the models (with "loading models…" on a terminal) and embed every query.
+
+    Returns the separator and torch's thread count before it was set, to restore afterwards.
+    """
+    prefer_passive_openmp()
+    status = err_console.status("loading models…") if err_console.is_terminal and not quiet else nullcontext()
+    with status:
+        import torch
+
+        from sfcli.api import Separator, mean_embedding
+
+        previous = torch.get_num_threads()
+        set_torch_threads(threads)
+        sep = Separator.from_pretrained(models, **options)
+        for q in queries:
+            if q.text is not None:
+                q.embedding = sep.embed_query(text=q.text)
+            else:
+                embs = [sep.embed_query(reference=c, reference_sample_rate=sr) for c, sr in q.clips]
+                q.embedding = embs[0] if len(embs) == 1 else mean_embedding(embs)
+    return sep, previous
+
+
+def _run(sep: Any, job: _Job, progress: Progress, fmt: str, bits: int | None, force: bool) -> dict[str, Any]:
+    """Separate one job; on failure or interrupt remove the folders it created."""
+    created = _missing_dirs(job.folder)
+    task = progress.add_task(f"{job.path.name} [{job.query.label}]", total=None)
+
+    def report(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    try:
+        summary = sep.separate_file(
+            job.path,
+            job.target,
+            job.residual,
+            embedding=job.query.embedding,
+            fmt=fmt,
+            force=force,
+            progress=report,
+            bits=bits,
+        )
+        if job.plot is not None:
+            from sfcli.plot import plot_separation
+
+            plot_separation(job.path, summary["target"], summary["residual"], job.plot, title=job.query.label)
+            summary["plot"] = str(job.plot)
+    except BaseException:
+        for p in (job.target, job.residual) if created else ():
+            p.unlink(missing_ok=True)
+        _remove_empty(created)
+        raise
+    finally:
+        progress.remove_task(task)
+    summary["query"] = job.query.label
+    return summary
+
+
+def _report(job: _Job, summary: dict[str, Any], as_json: bool) -> None:
+    """The result line (or JSON object) of a job, and a warning when samples had to be clipped."""
+    clipped_t, clipped_r = summary.get("clipped_target", 0), summary.get("clipped_residual", 0)
+    if clipped_t or clipped_r:
+        err_console.print(
+            f"sfcli: warning: {job.path} [{job.query.label}]: {clipped_t} target and {clipped_r} residual "
+            f"samples clipped to fit {summary['subtype']}; --bits 32 keeps them",
+            markup=False,
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(summary) + "\n")
+        sys.stdout.flush()
+    else:
+        err_console.print(
+            f"{job.path} [{job.query.label}] -> {job.folder}/ ({summary['duration']:.1f} s audio in "
+            f"{summary['seconds']:.1f} s)",
+            markup=False,
+        )
+
+
+def _run_all(sep: Any, jobs: list[_Job], fmt: str, bits: int | None, force: bool, as_json: bool) -> int:
+    """Run every job, reporting each; returns the number that failed. Ctrl-C ends with exit code 130."""
+    failures = 0
+    with _progress(err_console.is_terminal and not as_json) as progress:
+        for job in jobs:
+            try:
+                summary = _run(sep, job, progress, fmt, bits, force)
+            except SfcliError as exc:
+                failures += 1
+                fail(str(exc))
+                continue
+            except KeyboardInterrupt:
+                progress.stop()
+                fail(f"interrupted; nothing written for {job.path}")
+                raise typer.Exit(code=130) from None
+            _report(job, summary, as_json)
+    return failures
+
+
+def _progress(show: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=not show,
+        transient=True,
+    )
+
+
 def separate(
     inputs: Annotated[
         list[str],
-        typer.Argument(metavar="INPUT...", help="Audio files, folders (searched recursively) or glob patterns."),
+        typer.Argument(metavar="INPUT", help="Audio files, folders (searched recursively) or glob patterns."),
     ],
     text: Annotated[
         list[str] | None,
-        typer.Option("--text", "-t", help="Describe the sound to extract; repeat for several queries."),
+        typer.Option("--text", "-t", metavar="TEXT", help="Describe the sound to extract; repeat for several queries."),
     ] = None,
     ref: Annotated[
-        Path | None,
-        typer.Option("--ref", "-r", help="An example clip of the sound to extract (instead of --text)."),
+        list[Path] | None,
+        typer.Option(
+            "--ref",
+            "-r",
+            metavar="CLIP",
+            help="An example clip of the sound to extract (instead of --text); repeat to query by the mean "
+            "of several clips.",
+        ),
     ] = None,
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("separated"),
+    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Output folder.")] = Path("separated"),
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite existing outputs.")] = False,
     plot: Annotated[bool, typer.Option("--plot", help="Also write spectrogram.png per output folder.")] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object per written output on stdout.")
     ] = False,
     device: Annotated[Device, typer.Option("--device", help="cpu, cuda or auto.")] = Device.cpu,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.wav,
+    fmt: Annotated[Format, typer.Option("--format", help="Output container.")] = Format.wav,
+    bits: Annotated[
+        Bits | None,
+        typer.Option(
+            "--bits",
+            help="Output samples: 16 or 24-bit PCM, or 32-bit float (WAV). Default: the input's "
+            "(16/24-bit PCM or float; float WAV / 24-bit FLAC for MP3, Ogg and other lossy inputs).",
+        ),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            min=1,
+            metavar="N",
+            help="CPU threads for the networks. Default: the cores now idle (cores minus load).",
+        ),
+    ] = None,
     models: Annotated[
         Path | None,
-        typer.Option("--models", help="Folder with soundwords/ and soundfilter/ (default: shipped models/)."),
+        typer.Option(
+            "--models", metavar="DIR", help="Folder with soundwords/ and soundfilter/ (default: shipped models/)."
+        ),
     ] = None,
     overlap: Annotated[
         float | None,
-        typer.Option("--overlap", min=0.0, help="Cross-faded overlap between 2 s windows, in seconds [default: 0.25]."),
+        typer.Option(
+            "--overlap",
+            min=0.0,
+            metavar="SECONDS",
+            help="Cross-faded overlap between 2 s windows, in seconds [default: 0.25].",
+        ),
     ] = None,
     raw_text: Annotated[
         bool,
@@ -86,105 +364,35 @@ def separate(
         ),
     ] = True,
 ) -> None:
-    """Extract the sound described by --text (or like the --ref clip) from each INPUT.
+    """Extract the sound described by --text (or like the --ref clips) from each INPUT.
 
-    Writes OUT/<input name>/target.wav (the sound) and OUT/<input name>/residual.wav (everything
-    else); they add up to the input exactly. A file that fails is reported in one line and skipped;
-    the exit code is 1 if any failed.
+    Writes OUT/NAME/target.wav (the sound) and OUT/NAME/residual.wav (everything else); they add up
+    to the input exactly unless a warning says samples were clipped. NAME is the input's file name
+    without its extension; inputs that share it are told apart by their extension (clip.mp3 and
+    clip.ogg give clip-mp3 and clip-ogg) or, for the same file name in different folders, by their
+    two parent folders (a/x/take.wav gives a_x_take). Arguments, inputs and existing outputs are
+    checked before the models load. A file that fails is reported in one line and skipped; the exit
+    code is 1 if any failed, 130 if interrupted (the interrupted file's outputs are not written).
     """
-    from sfcli.api import Separator, describe_query
-    from sfcli.audio import load_audio
-
-    texts = list(text or [])
-    if texts and ref is not None:
-        raise QueryError("give either --text or --ref, not both")
-    if not texts and ref is None:
-        raise QueryError("say what to extract: --text 'owl hooting' or --ref example.wav")
-    for t in texts:
-        if not t.strip():
-            raise QueryError("a --text query is empty")
+    queries = _queries(list(text or []), list(ref or []))
     if overlap is not None and overlap >= 2.0:
         raise SfcliError("--overlap must be shorter than the 2 s window")
+    nbits = None if bits is None else int(bits.value)
+    if nbits is not None:
+        output_subtype(fmt.value, nbits, None)  # refuses a combination the container cannot hold
+    jobs, failures, total = _plan(inputs, queries, out_dir, fmt.value, plot, force)
+    if jobs:
+        options: dict[str, Any] = {"device": device.value, "text_expansion": not raw_text, "postfilter": postfilter}
+        if overlap is not None:
+            options["overlap_seconds"] = overlap
+        sep, previous_threads = _load(models, threads, as_json, options, queries)
+        try:
+            failures += _run_all(sep, jobs, fmt.value, nbits, force, as_json)
+        finally:
+            import torch
 
-    files = expand_inputs(inputs)
-    names = output_names(files)
-    options = {} if overlap is None else {"overlap_seconds": overlap}
-    sep = Separator.from_pretrained(
-        models, device=device.value, text_expansion=not raw_text, postfilter=postfilter, **options
-    )
-
-    # Every query is embedded once, up front; a bad query stops before any file is touched.
-    queries: list[tuple[str, str | None, object]] = []
-    if ref is not None:
-        clip, sr = load_audio(ref)
-        emb = sep.embed_query(reference=clip, reference_sample_rate=sr)
-        queries.append((describe_query(None, str(ref)), None, emb))
-    else:
-        slugs: list[str] = []
-        for t in texts:
-            slug = slugify(t)
-            while slug in slugs:
-                slug = slugify(f"{t} {len(slugs)}")
-            slugs.append(slug)
-            queries.append((describe_query(t, None), slug if len(texts) > 1 else None, sep.embed_query(text=t)))
-
-    show_progress = err_console.is_terminal and not as_json
-    failures = 0
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeRemainingColumn(),
-        console=err_console,
-        disable=not show_progress,
-        transient=True,
-    )
-    with progress:
-        for path, name in zip(files, names, strict=True):
-            for label, sub, emb in queries:
-                folder = out_dir / name / sub if sub else out_dir / name
-                suffix = fmt.value
-                task = progress.add_task(f"{path.name} [{label}]", total=None)
-
-                def report(done: int, total: int, task: int = task) -> None:
-                    progress.update(task, completed=done, total=total)
-
-                try:
-                    summary = sep.separate_file(
-                        path,
-                        folder / f"target.{suffix}",
-                        folder / f"residual.{suffix}",
-                        embedding=emb,  # type: ignore[arg-type]
-                        fmt=fmt.value,
-                        force=force,
-                        progress=report,
-                    )
-                    if plot:
-                        from sfcli.plot import plot_separation
-
-                        png = folder / "spectrogram.png"
-                        if png.exists() and not force:
-                            raise SfcliError(f"{png} exists; use --force to overwrite")
-                        plot_separation(path, summary["target"], summary["residual"], png, title=label)
-                        summary["plot"] = str(png)
-                except SfcliError as exc:
-                    failures += 1
-                    fail(str(exc))
-                    continue
-                finally:
-                    progress.remove_task(task)
-                summary["query"] = label
-                if as_json:
-                    sys.stdout.write(json.dumps(summary) + "\n")
-                    sys.stdout.flush()
-                else:
-                    err_console.print(
-                        f"{path} [{label}] -> {folder}/ ({summary['duration']:.1f} s audio in "
-                        f"{summary['seconds']:.1f} s)",
-                        markup=False,
-                    )
+            torch.set_num_threads(previous_threads)  # for in-process callers; a CLI process exits anyway
     if failures:
-        total = len(files) * len(queries)
-        if failures < total:
-            fail(f"{failures} of {total} items failed")
+        if total > 1:
+            fail(f"{failures} of {total} failed")
         raise typer.Exit(code=1)

@@ -1,0 +1,73 @@
+"""CPU thread settings for inference that degrade gracefully on a busy machine.
+
+torch starts one intra-op thread per core it can see. On a machine whose cores are already busy
+(other jobs, a training run), those threads compete with the other processes for the same cores,
+and OpenMP's default of spinning while it waits at each barrier burns the time slices the other
+threads need: a separation then slows down far more than the load alone explains. So the default
+thread count is the number of cores that are actually idle (cores this process may run on, minus the
+1-minute load average, at least 1), and ``OMP_WAIT_POLICY=PASSIVE`` makes waiting OpenMP threads
+sleep instead of spinning. Results do not depend on the thread count beyond float rounding; pass an
+explicit count (``sfcli separate --threads N``) for bit-identical reruns across machines and loads.
+
+Nothing here imports torch at module level, so the CLI can check its arguments without loading it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from pathlib import Path
+
+
+def usable_cores() -> int:
+    """Cores this process may run on: its CPU affinity, capped by a cgroup CPU quota if one is set."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
+def load_average() -> float | None:
+    """The 1-minute load average, or ``None`` where the system has none."""
+    try:
+        return float(os.getloadavg()[0])
+    except (AttributeError, OSError):
+        return None
+
+
+def idle_cores() -> int:
+    """Usable cores minus the 1-minute load average, rounded, at least 1."""
+    cores = usable_cores()
+    load = load_average()
+    if load is None:
+        return cores
+    return max(1, min(cores, round(cores - load)))
+
+
+def prefer_passive_openmp() -> bool:
+    """Ask OpenMP to sleep rather than spin while it waits (``OMP_WAIT_POLICY=PASSIVE``).
+
+    OpenMP reads the variable once, when torch loads it, so this only has an effect before torch is
+    imported, and never overrides a value the user set. Returns whether it can still take effect.
+    """
+    if "torch" in sys.modules:
+        return False
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    return True
+
+
+def set_torch_threads(threads: int | None) -> int:
+    """Set torch's intra-op threads to ``threads`` (``None``: :func:`idle_cores`); return the count."""
+    import torch
+
+    n = idle_cores() if threads is None else max(1, int(threads))
+    torch.set_num_threads(n)
+    return torch.get_num_threads()
