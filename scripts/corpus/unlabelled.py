@@ -196,8 +196,10 @@ def write_clips(
         if not qs:
             counts["silent, short or undecodable"] += 1
             continue
+        nseg = len(qs)
         while qs and sum(q.size for q in qs) / SR > budget:
             qs.pop()
+            hashes.pop()
         if not qs:
             counts["music over the cap"] += 1
             continue
@@ -223,7 +225,7 @@ def write_clips(
                 "kind": it.kind,
                 "origin": it.origin,
             }
-            if len(qs) > 1:
+            if nseg > 1:
                 rec["segment"] = j
             records.append(rec)
             offset += int(q.size)

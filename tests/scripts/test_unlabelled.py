@@ -175,6 +175,11 @@ def test_music_share_caps_music(env: dict[str, Path]) -> None:
     clips = Corpus.open(env["pool"]).clips
     music = sum(c.duration for c in clips if c.extra["kind"] == "music")
     assert 0 < music <= 0.4 * sum(c.duration for c in clips) + 1e-3
+    assert run(env, "--force", "--music-share", "0.8") == 0  # room for one 20 s segment of the theme
+    clips = Corpus.open(env["pool"]).clips
+    assert [c.extra["segment"] for c in clips if c.path.endswith("theme.wav")] == [0]
+    music = sum(c.duration for c in clips if c.extra["kind"] == "music")
+    assert 20 < music <= 0.8 * sum(c.duration for c in clips) + 1e-3
 
 
 def test_build_is_deterministic(env: dict[str, Path], tmp_path: Path) -> None:
