@@ -123,3 +123,68 @@ def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert out.stat().st_mode & 0o777 == 0o644
+
+
+def test_text_renamed_mp3_says_undecodable_without_decoder_noise(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "notes.mp3"
+    path.write_text("meeting notes, not a song\n" * 50)
+    with pytest.raises(AudioError) as info:
+        load_audio(path)
+    message = str(info.value)
+    assert "not an audio file libsndfile or ffmpeg can decode" in message
+    assert "does not exist" not in message  # libsndfile's misleading reason for an existing file
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""  # libmpg123's own complaints never reach the terminal
+
+
+def test_ffmpeg_without_ffprobe_names_ffprobe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "clip.m4a"
+    path.write_bytes(b"\x00\x00\x00\x18ftypM4A fake")
+    monkeypatch.setattr(audio.shutil, "which", lambda name: "/usr/bin/ffmpeg" if name == "ffmpeg" else None)
+    for check in (load_audio, audio.probe_audio):
+        with pytest.raises(AudioError, match="ffprobe is missing"):
+            check(path)
+
+
+def test_probe_reads_headers_only_and_defers_ffmpeg_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    wav = tmp_path / "a.wav"
+    sf.write(wav, np.zeros((800, 2), np.float32), 8000, subtype="PCM_24")
+    info = audio.probe_audio(wav)
+    assert info is not None and (info.channels, info.frames, info.subtype) == (2, 800, "PCM_24")
+    m4a = tmp_path / "b.m4a"
+    m4a.write_bytes(b"anything")
+    monkeypatch.setattr(audio.shutil, "which", lambda name: f"/usr/bin/{name}")
+    assert audio.probe_audio(m4a) is None  # needs a full decode; checked when it is read
+    with pytest.raises(AudioError, match="no such file"):
+        audio.probe_audio(tmp_path / "nope.wav")
+
+
+def test_check_reference(tmp_path: Path) -> None:
+    from sfcli.errors import QueryError
+
+    assert audio.check_reference(np.ones((2, 1600), np.float32), 16000).shape == (1600,)
+    with pytest.raises(QueryError, match=r"at least 0\.1 s"):
+        audio.check_reference(np.ones(1599, np.float32), 16000)
+    with pytest.raises(QueryError, match="silent"):
+        audio.check_reference(np.zeros(16000, np.float32), 16000)
+    with pytest.raises(QueryError, match="sample rate"):
+        audio.check_reference(np.ones(16000, np.float32), 0)
+
+
+@pytest.mark.parametrize(("subtype", "dtype"), [("PCM_16", "int16"), ("PCM_24", "int32")])
+def test_pcm_writer_stores_exact_integers(tmp_path: Path, subtype: str, dtype: str) -> None:
+    bits = 16 if subtype == "PCM_16" else 24
+    ints = np.array([-(1 << (bits - 1)), -1, 0, 1, 12345, (1 << (bits - 1)) - 1], np.int64)
+    x = (ints / float(1 << (bits - 1))).astype(np.float32)
+    with AtomicAudioWriter(tmp_path / "p.wav", 16000, 1, subtype=subtype) as w:
+        w.write(np.concatenate([x, [1.5, -1.5]])[None, :])  # out of range: clipped by the writer
+    assert sf.info(tmp_path / "p.wav").subtype == subtype
+    back = sf.read(tmp_path / "p.wav", dtype=dtype)[0].astype(np.int64)
+    if bits == 24:
+        back >>= 8
+    np.testing.assert_array_equal(back, [*ints, (1 << (bits - 1)) - 1, -(1 << (bits - 1))])
+    np.testing.assert_array_equal(load_audio(tmp_path / "p.wav")[0][0, :6], x)
+    with pytest.raises(OutputError, match="cannot hold"):
+        AtomicAudioWriter(tmp_path / "q.flac", 16000, 1, fmt="flac", subtype="FLOAT")

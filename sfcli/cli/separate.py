@@ -17,7 +17,9 @@ from typing import Annotated, Any
 
 import numpy as np
 import typer
+from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.spinner import Spinner
 
 from sfcli.audio import check_reference, load_audio, probe_audio
 from sfcli.cli.common import err_console, expand_inputs, fail, output_names, slugify
@@ -186,7 +188,10 @@ def _load(
     Returns the separator and torch's thread count before it was set, to restore afterwards.
     """
     prefer_passive_openmp()
-    status = err_console.status("loading models…") if err_console.is_terminal and not quiet else nullcontext()
+    status: Any = nullcontext()
+    if err_console.is_terminal and not quiet:  # a spinner, drawn at once and gone when the models are in
+        status = Live(Spinner("dots", "loading models…"), console=err_console, transient=True)
+        status.start(refresh=True)
     with status:
         import torch
 

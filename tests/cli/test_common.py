@@ -49,3 +49,19 @@ def test_run_app_prints_a_worker_error_on_one_line(capsys: pytest.CaptureFixture
     assert run_app(app, ["boom"]) == 1
     err = capsys.readouterr().err
     assert err == "sfcli: error: the corpus audio is incomplete\n"
+
+
+def test_output_names_are_predictable(tmp_path) -> None:
+    from pathlib import Path
+
+    from sfcli.cli.common import output_names
+
+    d = tmp_path / "rec"
+    paths = [d / "clip.mp3", d / "clip.ogg", d / "solo.wav", tmp_path / "a" / "take.wav", tmp_path / "b" / "take.wav"]
+    names = output_names(paths)
+    assert names[:3] == ["clip-mp3", "clip-ogg", "solo"]
+    assert names[3:] == [f"{tmp_path.name}_a_take", f"{tmp_path.name}_b_take"]
+    assert output_names([Path("x/one.wav")]) == ["one"]
+    # A generated name that meets a real stem gets a short hash, so that every folder stays distinct.
+    clash = output_names([d / "clip.mp3", d / "clip.ogg", d / "clip-mp3.wav"])
+    assert len(set(clash)) == 3 and clash[1] == "clip-ogg"

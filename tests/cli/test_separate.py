@@ -234,3 +234,279 @@ def test_overlap_default_is_the_librarys_and_can_be_set(cli, tiny_models: Path, 
     assert not np.allclose(outs[None], outs[1.0])  # the option reaches the stream
     r = cli("separate", mix, "--text", "a dog", "--models", tiny_models, "--overlap", "2", "-o", tmp_path / "x")
     assert r.code != 0 and "shorter than the 2 s window" in r.err and not (tmp_path / "x").exists()
+
+
+# ---------------------------------------------------------------- issue 21: the first minute
+
+
+@pytest.fixture()
+def loader_calls(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Records every call of the model loader (``Separator.from_pretrained``), which still loads."""
+    from sfcli.api import Separator
+
+    calls: list[object] = []
+    real = Separator.from_pretrained.__func__  # type: ignore[attr-defined]
+
+    def spy(cls, *args, **kwargs):
+        calls.append(args)
+        return real(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Separator, "from_pretrained", classmethod(spy))
+    return calls
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["missing", "not-audio", "text-as-mp3", "exists", "unwritable", "empty-folder", "flac-32", "short-ref", "both"],
+)
+def test_errors_come_before_the_models_load(
+    cli, tiny_models: Path, write_wav, tmp_path: Path, loader_calls: list[object], case: str
+) -> None:
+    mix = write_wav("mix.wav", seconds=0.3)
+    out = tmp_path / "o"
+    args: list[object] = [mix, "-t", "owl"]
+    if case == "missing":
+        args[0] = tmp_path / "nothere.wav"
+    elif case in ("not-audio", "text-as-mp3"):
+        args[0] = tmp_path / ("notes.wav" if case == "not-audio" else "notes.mp3")
+        Path(args[0]).write_text("this is a text file, not audio\n" * 20)
+    elif case == "exists":
+        (out / "mix").mkdir(parents=True)
+        (out / "mix" / "residual.wav").write_bytes(b"keep me")
+    elif case == "unwritable":
+        out.write_text("a file, not a folder")
+    elif case == "empty-folder":
+        (tmp_path / "nothing").mkdir()
+        args[0] = tmp_path / "nothing"
+    elif case == "flac-32":
+        args += ["--format", "flac", "--bits", "32"]
+    elif case == "short-ref":
+        args = [mix, "--ref", write_wav("short.wav", seconds=0.05)]
+    elif case == "both":
+        args += ["--ref", mix]
+    r = cli("separate", *args, "-o", out, "--models", tiny_models)
+    assert r.code == 1, r.err
+    assert len(r.err.strip().splitlines()) == 1 and r.err.startswith("sfcli: error: "), r.err
+    assert loader_calls == []
+    if case == "exists":
+        assert (out / "mix" / "residual.wav").read_bytes() == b"keep me"
+        assert not (out / "mix" / "target.wav").exists()
+    elif case != "unwritable":
+        assert not out.exists()
+
+
+def test_error_path_never_imports_torch(tiny_models: Path, tmp_path: Path) -> None:
+    """In a fresh process, a missing input is answered without importing torch at all."""
+    code = (
+        "import sys; from sfcli.cli import app; from sfcli.cli.common import run_app;"
+        f"rc = run_app(app, ['separate', {str(tmp_path / 'nope.wav')!r}, '-t', 'owl', '--models', "
+        f"{str(tiny_models)!r}]); print(rc, 'torch' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.stdout.split() == ["1", "False"], proc.stderr
+    assert "no such file" in proc.stderr
+
+
+def test_bad_file_in_a_batch_is_reported_before_loading_and_the_rest_runs(
+    cli, tiny_models: Path, write_wav, tmp_path: Path, loader_calls: list[object]
+) -> None:
+    good = write_wav("good.wav", seconds=0.3)
+    r = cli("separate", tmp_path / "nothere.wav", good, "-t", "owl", "-o", tmp_path / "o", "--models", tiny_models)
+    assert r.code == 1
+    lines = r.err.strip().splitlines()
+    assert "nothere.wav: no such file" in lines[0]
+    assert lines[-1] == "sfcli: error: 1 of 2 failed"
+    assert len(loader_calls) == 1
+    assert (tmp_path / "o" / "good" / "target.wav").is_file()
+
+
+def test_every_item_failing_prints_n_of_m(cli, tiny_models: Path, tmp_path: Path, loader_calls: list[object]) -> None:
+    for name in ("a.wav", "b.flac"):
+        (tmp_path / "in").mkdir(exist_ok=True)
+        (tmp_path / "in" / name).write_text("not audio")
+    r = cli("separate", tmp_path / "in", "-t", "owl", "-t", "dog", "-o", tmp_path / "o", "--models", tiny_models)
+    assert r.code == 1
+    assert r.err.strip().splitlines()[-1] == "sfcli: error: 4 of 4 failed"
+    assert loader_calls == [] and not (tmp_path / "o").exists()
+
+
+def test_loading_models_is_shown_on_a_terminal_before_they_load(
+    cli, tiny_models: Path, write_wav, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from sfcli.api import Separator
+    from sfcli.cli import separate as separate_cmd
+
+    buf = io.StringIO()
+    monkeypatch.setattr(separate_cmd, "err_console", Console(file=buf, force_terminal=True, width=80))
+    seen: list[str] = []
+    real = Separator.from_pretrained.__func__  # type: ignore[attr-defined]
+
+    def spy(cls, *args, **kwargs):
+        seen.append(buf.getvalue())
+        return real(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Separator, "from_pretrained", classmethod(spy))
+    mix = write_wav("mix.wav", seconds=0.3)
+    assert cli("separate", mix, "-t", "owl", "-o", tmp_path / "o", "--models", tiny_models).code == 0
+    assert len(seen) == 1 and "loading models…" in seen[0]
+
+
+def _subtype(path: Path) -> str:
+    return sf.info(path).subtype
+
+
+@pytest.mark.parametrize(
+    ("subtype", "extra", "fmt", "want"),
+    [
+        ("PCM_16", [], "wav", "PCM_16"),
+        ("PCM_24", [], "wav", "PCM_24"),
+        ("FLOAT", [], "wav", "FLOAT"),
+        ("PCM_16", ["--bits", "32"], "wav", "FLOAT"),
+        ("FLOAT", ["--bits", "16"], "wav", "PCM_16"),
+        ("FLOAT", ["--bits", "24"], "wav", "PCM_24"),
+        ("PCM_16", ["--format", "flac"], "flac", "PCM_16"),
+        ("FLOAT", ["--format", "flac"], "flac", "PCM_24"),
+    ],
+)
+def test_output_keeps_the_input_sample_format_or_bits(
+    cli, tiny_models: Path, write_wav, tmp_path: Path, subtype: str, extra: list[str], fmt: str, want: str
+) -> None:
+    mix = write_wav("mix.wav", seconds=0.5, channels=2, subtype=subtype)
+    r = cli("separate", mix, "-t", "owl", "-o", tmp_path / "o", "--models", tiny_models, *extra)
+    assert r.code == 0, r.err
+    assert "clipped" not in r.err
+    t, res = tmp_path / "o" / "mix" / f"target.{fmt}", tmp_path / "o" / "mix" / f"residual.{fmt}"
+    assert _subtype(t) == _subtype(res) == want
+    if want.startswith("PCM") and subtype.startswith("PCM"):
+        # Integer outputs of an integer input add up to it exactly, sample by sample.
+        dtype = "int16" if subtype == "PCM_16" else "int32"
+        x = sf.read(mix, dtype=dtype)[0].astype(np.int64)
+        total = sf.read(t, dtype=dtype)[0].astype(np.int64) + sf.read(res, dtype=dtype)[0]
+        np.testing.assert_array_equal(total, x)
+
+
+def test_lossy_input_gives_float_wav(cli, tiny_models: Path, tmp_path: Path) -> None:
+    mix = tmp_path / "mix.ogg"
+    sf.write(mix, 0.1 * np.random.default_rng(0).standard_normal(8000).astype(np.float32), 16000)
+    r = cli("separate", mix, "-t", "owl", "-o", tmp_path / "o", "--models", tiny_models)
+    assert r.code == 0, r.err
+    assert _subtype(tmp_path / "o" / "mix" / "target.wav") == "FLOAT"
+
+
+def _loud_target(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the network return three times its input, so that a loud input's target exceeds full scale."""
+    from sfcli.api import Separator
+
+    monkeypatch.setattr(Separator, "window_fn", lambda self, embedding: lambda w: 3.0 * w)
+
+
+def test_clipping_to_fit_pcm_is_reported(
+    cli, tiny_models: Path, write_wav, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _loud_target(monkeypatch)
+    mix = write_wav("mix.wav", seconds=0.5, kind="tone", subtype="PCM_16")  # peak 0.3: 3x = 0.9, fits
+    loud = write_wav("loud.wav", seconds=0.5, kind="clipped", subtype="PCM_16")  # peak 1.0: 3x clips
+    r = cli("separate", mix, loud, "-t", "owl", "-o", tmp_path / "o", "--models", tiny_models, "--json")
+    assert r.code == 0, r.err
+    rows = {Path(d["input"]).name: d for d in map(json.loads, r.out.splitlines())}
+    assert rows["mix.wav"]["clipped_target"] == 0
+    assert rows["loud.wav"]["clipped_target"] > 0
+    warnings = [ln for ln in r.err.splitlines() if "clipped" in ln]
+    assert len(warnings) == 1 and "loud.wav" in warnings[0] and "--bits 32" in warnings[0]
+    assert np.abs(sf.read(tmp_path / "o" / "loud" / "target.wav")[0]).max() <= 1.0
+    r = cli("separate", loud, "-t", "owl", "-o", tmp_path / "f", "--models", tiny_models, "--bits", "32")
+    assert r.code == 0 and "clipped" not in r.err
+    assert np.abs(sf.read(tmp_path / "f" / "loud" / "target.wav")[0]).max() > 1.5  # float keeps it
+
+
+def test_interrupt_says_so_and_leaves_no_folder(
+    cli, tiny_models: Path, write_wav, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sfcli.api import Separator
+
+    real = Separator.window_fn
+    calls: list[int] = []
+
+    def window_fn(self, embedding):
+        calls.append(1)
+        if len(calls) == 1:
+            return real(self, embedding)
+
+        def interrupted(w):
+            raise KeyboardInterrupt
+
+        return interrupted
+
+    monkeypatch.setattr(Separator, "window_fn", window_fn)
+    a, b = write_wav("a.wav", seconds=0.3), write_wav("b.wav", seconds=0.3)
+    r = cli("separate", a, b, "-t", "owl", "-o", tmp_path / "o", "--models", tiny_models)
+    assert r.code == 130
+    assert r.err.strip().splitlines()[-1] == f"sfcli: error: interrupted; nothing written for {b}"
+    assert (tmp_path / "o" / "a" / "target.wav").is_file()
+    assert not (tmp_path / "o" / "b").exists()
+
+
+def test_failed_item_leaves_no_empty_folder(cli, tiny_models: Path, write_wav, tmp_path: Path) -> None:
+    bad = tmp_path / "nan.wav"
+    x = np.zeros(40000, np.float32)
+    x[35000] = np.inf
+    sf.write(bad, x, 16000, subtype="FLOAT")
+    r = cli("separate", bad, "-t", "owl", "-o", tmp_path / "o", "--models", tiny_models)
+    assert r.code == 1 and "NaN" in r.err
+    assert not (tmp_path / "o").exists()
+
+
+def test_several_refs_query_by_their_mean(cli, tiny_models: Path, write_wav, tmp_path: Path) -> None:
+    from sfcli import Separator
+    from sfcli.api import mean_embedding
+    from sfcli.audio import load_audio
+
+    mix = write_wav("mix.wav", seconds=1.0)
+    refs = [write_wav("r1.wav", seconds=0.5, kind="tone"), write_wav("r2.wav", seconds=0.7, seed=3)]
+    r = cli("separate", mix, "-r", refs[0], "-r", refs[1], "-o", tmp_path / "o", "--models", tiny_models)
+    assert r.code == 0, r.err
+    assert f"[ref:{refs[0]}+{refs[1]}]" in r.err
+    sep = Separator.from_pretrained(tiny_models)
+    embs = [sep.embed_query(reference=c, reference_sample_rate=s) for c, s in map(load_audio, refs)]
+    want = sep.separate(_read(mix)[0], 16000, embedding=mean_embedding(embs)).target
+    np.testing.assert_allclose(_read(tmp_path / "o" / "mix" / "target.wav")[0], want, atol=1.6e-5)  # 16-bit
+    one = cli("separate", mix, "-r", refs[0], "-o", tmp_path / "one", "--models", tiny_models)
+    assert one.code == 0
+    assert not np.array_equal(_read(tmp_path / "one" / "mix" / "target.wav")[0], want)
+
+
+def test_same_stem_inputs_get_extension_folders(cli, tiny_models: Path, write_wav, tmp_path: Path) -> None:
+    write_wav("in/clip.wav", seconds=0.3)
+    write_wav("in/clip.flac", seconds=0.3)
+    write_wav("in/solo.wav", seconds=0.3)
+    r = cli("separate", tmp_path / "in", "-t", "owl", "-o", tmp_path / "o", "--models", tiny_models)
+    assert r.code == 0, r.err
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["clip-flac", "clip-wav", "solo"]
+
+
+def test_threads_option_sets_torch_threads_for_the_run(
+    cli, tiny_models: Path, write_wav, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from sfcli.api import Separator
+
+    real = Separator.window_fn
+    seen: list[int] = []
+
+    def window_fn(self, embedding):
+        seen.append(torch.get_num_threads())
+        return real(self, embedding)
+
+    monkeypatch.setattr(Separator, "window_fn", window_fn)
+    before = torch.get_num_threads()
+    mix = write_wav("mix.wav", seconds=0.3)
+    r = cli("separate", mix, "-t", "owl", "-o", tmp_path / "o", "--models", tiny_models, "--threads", "1")
+    assert r.code == 0, r.err
+    assert seen == [1] and torch.get_num_threads() == before
+    r = cli("separate", mix, "-t", "owl", "-o", tmp_path / "o", "--threads", "0")
+    assert r.code == 2 and "--threads" in r.err
