@@ -6,8 +6,14 @@
     .venv/bin/python benchmarks/bench_separate.py --quick --no-refiner --repeats 5   # + without the mask refiner
     .venv/bin/python benchmarks/bench_separate.py --quick --overlap 0.25 1.0          # + other window overlaps
 
+    .venv/bin/python benchmarks/bench_separate.py --quick --threads 2 1 auto      # + 16 kHz mono at other thread counts
+
 Real-time factor = processing seconds / audio seconds, measured through ``Separator.separate_file``
-(disk in, disk out, resampling and 2 s overlap-add included) with 2 torch threads. The network is
+(disk in, disk out, resampling and 2 s overlap-add included) with ``--threads`` torch threads (the
+first value; default 2; ``auto`` = the cores now idle, as ``sfcli separate`` picks by default) and
+``OMP_WAIT_POLICY=PASSIVE`` unless set otherwise, as in ``sfcli separate``. Every row records its
+torch thread count and the 1-minute load average before and after it: a figure measured on a busy
+machine is not the machine's speed (see ``sfcli.threads``). The network is
 the shipped SoundFilter when models/ holds one, else the default configuration with random weights
 (the cost does not depend on the weights). Each RTF is the best of ``--repeats`` runs (this
 machine's timings vary by ±25 % from run to run, so compare rows of one call). Peak memory is the
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -27,7 +34,11 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import torch
+
+from sfcli import threads
+
+threads.prefer_passive_openmp()  # before torch loads, as sfcli separate does
+import torch  # noqa: E402
 
 
 def _separator(config: str):
@@ -75,12 +86,14 @@ def rtf(
     postfilter: bool = True,
     refiner: bool = True,
     overlap: float | None = None,
+    n_threads: int = 2,
 ) -> dict:
     """Best-of-``repeats`` real-time factor of ``Separator.separate_file`` on ``seconds`` of noise.
 
     ``overlap``: the windows' cross-faded overlap in seconds (``None``: the Separator's default).
     """
-    torch.set_num_threads(2)
+    torch.set_num_threads(n_threads)
+    load_before = threads.load_average()
     sep, source = _separator(config)
     sep.postfilter = postfilter
     if overlap is not None:
@@ -108,6 +121,9 @@ def rtf(
         "overlap_s": sep.overlap_seconds,
         "seconds": round(best, 3),
         "rtf": round(best / seconds, 4),
+        "torch_threads": torch.get_num_threads(),
+        "load_avg_1min_before": load_before,
+        "load_avg_1min_after": threads.load_average(),
     }
 
 
@@ -138,6 +154,20 @@ def memory(sr: int = 44100, channels: int = 2) -> dict:
     }
 
 
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _thread_count(value: str) -> int:
+    return threads.idle_cores() if value == "auto" else max(1, int(value))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="RTF only")
@@ -150,19 +180,38 @@ def main() -> None:
     parser.add_argument(
         "--overlap", type=float, nargs="+", default=[], help="also time 16 kHz mono with these overlaps (seconds)"
     )
+    parser.add_argument(
+        "--threads",
+        nargs="+",
+        default=["2"],
+        help="torch threads (a number or 'auto' = cores now idle); further values add 16 kHz mono rows",
+    )
     args = parser.parse_args()
     n = max(1, args.repeats)
-    result: dict = {"machine": f"{platform.processor() or platform.machine()}, torch threads 2"}
-    result["rtf_16k_mono_60s"] = rtf(60, 16000, 1, "default", repeats=n)
-    result["rtf_44k_stereo_60s"] = rtf(60, 44100, 2, "default", repeats=n)
+    t = _thread_count(args.threads[0])
+    result: dict = {
+        "machine": _cpu_model(),
+        "usable_cores": threads.usable_cores(),
+        "idle_cores_at_start": threads.idle_cores(),
+        "load_avg_1_5_15min_at_start": list(os.getloadavg()),
+        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
+        "torch_threads": t,
+    }
+    result["rtf_16k_mono_60s"] = rtf(60, 16000, 1, "default", repeats=n, n_threads=t)
+    result["rtf_44k_stereo_60s"] = rtf(60, 44100, 2, "default", repeats=n, n_threads=t)
+    for extra in args.threads[1:]:
+        k = _thread_count(extra)
+        result[f"rtf_16k_mono_60s_threads_{extra}"] = rtf(60, 16000, 1, "default", repeats=n, n_threads=k)
     if args.no_refiner:
-        result["rtf_16k_mono_60s_no_refiner"] = rtf(60, 16000, 1, "default", repeats=n, refiner=False)
+        result["rtf_16k_mono_60s_no_refiner"] = rtf(60, 16000, 1, "default", repeats=n, refiner=False, n_threads=t)
     if args.no_postfilter:
-        result["rtf_16k_mono_60s_no_postfilter"] = rtf(60, 16000, 1, "default", repeats=n, postfilter=False)
+        result["rtf_16k_mono_60s_no_postfilter"] = rtf(
+            60, 16000, 1, "default", repeats=n, postfilter=False, n_threads=t
+        )
     for ov in args.overlap:
-        result[f"rtf_16k_mono_60s_overlap_{ov:g}s"] = rtf(60, 16000, 1, "default", repeats=n, overlap=ov)
+        result[f"rtf_16k_mono_60s_overlap_{ov:g}s"] = rtf(60, 16000, 1, "default", repeats=n, overlap=ov, n_threads=t)
     if args.paper:
-        result["rtf_paper_16k_mono_20s"] = rtf(20, 16000, 1, "paper", repeats=1)
+        result["rtf_paper_16k_mono_20s"] = rtf(20, 16000, 1, "paper", repeats=1, n_threads=t)
     if not args.quick:
         result["memory"] = memory()
     print(json.dumps(result, indent=2))
