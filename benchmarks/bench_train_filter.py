@@ -82,7 +82,8 @@ def bench_embedding(words, batch: int, reps: int) -> float:
 def bench_loop(words, batch: int, steps: int, workers: int = 0, device: str = "cpu") -> dict:
     """The whole training loop on synthetic 2 s tone mixtures."""
     from sfcli.filter_model import SoundFilterConfig
-    from sfcli.train.filter import ToneMixtures, TrainFilterOptions, train_filter
+    from sfcli.train.datasets import ToneMixtures
+    from sfcli.train.filter import TrainFilterOptions, train_filter
 
     with tempfile.TemporaryDirectory() as tmp:
         opts = TrainFilterOptions(

@@ -6,7 +6,8 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from types import SimpleNamespace
+from typing import Annotated, Any
 
 import typer
 
@@ -29,142 +30,174 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("SFCLI_CACHE") or Path.home() / ".cache" / "sfcli").expanduser()
 
 
+# One alias per option keeps train_filter_cmd's signature one line per option.
+_Corpus = Annotated[Path | None, typer.Option("--corpus", help="Corpus folder (default: $SFCLI_CACHE/corpus).")]
+_Manifest = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--manifest",
+        "-m",
+        help="Mix clips of manifests (Clotho, AudioCaps, FSD50K, ESC-50, JSONL) instead of the corpus; repeatable.",
+    ),
+]
+_Words = Annotated[
+    Path | None,
+    typer.Option("--words", help="SoundWords model folder (default: the shipped models/soundwords)."),
+]
+_RunDir = Annotated[
+    Path | None,
+    typer.Option("--run-dir", help="Checkpoints and caches (default: $SFCLI_CACHE/runs/filter)."),
+]
+_Out = Annotated[
+    Path | None,
+    typer.Option("--out", "-o", help="Where to write the selected model folder (default RUN_DIR/model)."),
+]
+_Steps = Annotated[int, typer.Option("--steps", min=1, help="Total optimisation steps.")]
+_BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Global batch (mixtures per step).")]
+_Lr = Annotated[float, typer.Option("--lr", help="Adam learning rate (linear warm-up, then --lr-schedule).")]
+_Warmup = Annotated[int, typer.Option("--warmup", min=0, help="Warm-up steps.")]
+_LrSchedule = Annotated[
+    str,
+    typer.Option("--lr-schedule", help="After warm-up: constant, or cosine decay to 5 % at --steps."),
+]
+_Seed = Annotated[int, typer.Option("--seed")]
+_TextRate = Annotated[
+    float,
+    typer.Option("--text-rate", min=0.0, max=1.0, help="Training text rate: share of text-conditioned examples."),
+]
+_ConsistencyLoss = Annotated[
+    bool,
+    typer.Option("--consistency-loss/--no-consistency-loss", help="The SNR consistency loss (paper ablation)."),
+]
+_ResidualOutput = Annotated[
+    bool,
+    typer.Option(
+        "--residual-output/--no-residual-output",
+        help="Train the residual (suppressed) output; without it only the target is trained (paper ablation).",
+    ),
+]
+_Projection = Annotated[
+    bool,
+    typer.Option("--projection", help="Exact mixture-consistency projection instead of the soft consistency loss."),
+]
+_Postfilter = Annotated[
+    bool,
+    typer.Option(
+        "--postfilter",
+        help="Score the loss and validation after the spectral post-filter that inference applies.",
+    ),
+]
+_PostfilterFft = Annotated[
+    int | None,
+    typer.Option(
+        "--postfilter-fft", min=0, help="STFT size of the model's post-filter, saved in its config [default: 4096]."
+    ),
+]
+_PostfilterPower = Annotated[
+    float | None,
+    typer.Option(
+        "--postfilter-power",
+        min=0.01,
+        help="Mask exponent of the model's post-filter, saved in its config [default: 1.5].",
+    ),
+]
+_RefinerChannels = Annotated[
+    int,
+    typer.Option(
+        "--refiner-channels",
+        min=0,
+        help="Add a learned mask refiner of this width to the post-filter (needs --postfilter; 0: none).",
+    ),
+]
+_RefinerLrScale = Annotated[
+    float, typer.Option("--refiner-lr-scale", min=0.0, help="The mask refiner's learning rate / --lr.")
+]
+_EvalEvery = Annotated[int, typer.Option("--eval-every", min=1, help="Validate / select every N steps.")]
+_CheckpointEvery = Annotated[int, typer.Option("--checkpoint-every", min=1)]
+_ValidSize = Annotated[int, typer.Option("--valid-size", min=0, help="Fixed validation mixtures.")]
+_ReuseCond = Annotated[
+    int,
+    typer.Option("--reuse-cond-embeddings", min=0, help="Reuse up to K audio-query embeddings per clip (0: never)."),
+]
+_CropSeconds = Annotated[float, typer.Option("--crop-seconds", help="Mixture crop length.")]
+_Channels = Annotated[int | None, typer.Option("--channels", help="Override the U-Net width.")]
+_MaxChannels = Annotated[
+    int | None, typer.Option("--max-channels", help="Override the cap on the U-Net's channel doubling.")
+]
+_PaperArch = Annotated[
+    bool,
+    typer.Option(
+        "--paper-arch", help="The paper's full-rate waveform U-Net (strides 2-4-5-8) instead of the shipped design."
+    ),
+]
+_Init = Annotated[
+    Path | None,
+    typer.Option(
+        "--init", help="Warm-start from a SoundFilter model folder or a train-filter checkpoint (new runs only)."
+    ),
+]
+_TextExpansion = Annotated[
+    bool,
+    typer.Option(
+        "--text-expansion",
+        help="Text-conditioned examples get the SoundWords audio-bank expansion that `separate --text` "
+        "uses, leaving out the bank clips of the target's own recording family.",
+    ),
+]
+_MaxMinutes = Annotated[
+    float | None,
+    typer.Option("--max-minutes", help="Stop (checkpointed, resumable) after this much wall time."),
+]
+_Device = Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")]
+_Workers = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        min=0,
+        help="Data-loading processes (0: one prefetch thread). A GPU needs several to be kept busy; "
+        "the batches, and so the run, are the same for any number.",
+    ),
+]
+_Tiny = Annotated[bool, typer.Option("--tiny", help="Test only: tiny models and synthetic tone mixtures (no corpus).")]
+_Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+
+
 def train_filter_cmd(
-    corpus: Annotated[
-        Path | None, typer.Option("--corpus", help="Corpus folder (default: $SFCLI_CACHE/corpus).")
-    ] = None,
-    manifest: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--manifest",
-            "-m",
-            help="Mix clips of manifests (Clotho, AudioCaps, FSD50K, ESC-50, JSONL) instead of the corpus; repeatable.",
-        ),
-    ] = None,
-    words: Annotated[
-        Path | None,
-        typer.Option("--words", help="SoundWords model folder (default: the shipped models/soundwords)."),
-    ] = None,
-    run_dir: Annotated[
-        Path | None,
-        typer.Option("--run-dir", help="Checkpoints and caches (default: $SFCLI_CACHE/runs/filter)."),
-    ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", "-o", help="Where to write the selected model folder (default RUN_DIR/model)."),
-    ] = None,
-    steps: Annotated[int, typer.Option("--steps", min=1, help="Total optimisation steps.")] = 20000,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Global batch (mixtures per step).")] = 16,
-    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate (linear warm-up, then --lr-schedule).")] = 1e-3,
-    warmup: Annotated[int, typer.Option("--warmup", min=0, help="Warm-up steps.")] = 100,
-    lr_schedule: Annotated[
-        str,
-        typer.Option("--lr-schedule", help="After warm-up: constant, or cosine decay to 5 % at --steps."),
-    ] = "constant",
-    seed: Annotated[int, typer.Option("--seed")] = 0,
-    text_rate: Annotated[
-        float,
-        typer.Option("--text-rate", min=0.0, max=1.0, help="Training text rate: share of text-conditioned examples."),
-    ] = 0.3,
-    consistency_loss: Annotated[
-        bool,
-        typer.Option("--consistency-loss/--no-consistency-loss", help="The SNR consistency loss (paper ablation)."),
-    ] = True,
-    residual_output: Annotated[
-        bool,
-        typer.Option(
-            "--residual-output/--no-residual-output",
-            help="Train the residual (suppressed) output; without it only the target is trained (paper ablation).",
-        ),
-    ] = True,
-    projection: Annotated[
-        bool,
-        typer.Option("--projection", help="Exact mixture-consistency projection instead of the soft consistency loss."),
-    ] = False,
-    postfilter: Annotated[
-        bool,
-        typer.Option(
-            "--postfilter",
-            help="Score the loss and validation after the spectral post-filter that inference applies.",
-        ),
-    ] = False,
-    postfilter_fft: Annotated[
-        int | None,
-        typer.Option(
-            "--postfilter-fft", min=0, help="STFT size of the model's post-filter, saved in its config [default: 4096]."
-        ),
-    ] = None,
-    postfilter_power: Annotated[
-        float | None,
-        typer.Option(
-            "--postfilter-power",
-            min=0.01,
-            help="Mask exponent of the model's post-filter, saved in its config [default: 1.5].",
-        ),
-    ] = None,
-    refiner_channels: Annotated[
-        int,
-        typer.Option(
-            "--refiner-channels",
-            min=0,
-            help="Add a learned mask refiner of this width to the post-filter (needs --postfilter; 0: none).",
-        ),
-    ] = 0,
-    refiner_lr_scale: Annotated[
-        float, typer.Option("--refiner-lr-scale", min=0.0, help="The mask refiner's learning rate / --lr.")
-    ] = 10.0,
-    eval_every: Annotated[int, typer.Option("--eval-every", min=1, help="Validate / select every N steps.")] = 250,
-    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=1)] = 50,
-    valid_size: Annotated[int, typer.Option("--valid-size", min=0, help="Fixed validation mixtures.")] = 64,
-    reuse_cond: Annotated[
-        int,
-        typer.Option(
-            "--reuse-cond-embeddings", min=0, help="Reuse up to K audio-query embeddings per clip (0: never)."
-        ),
-    ] = 0,
-    crop_seconds: Annotated[float, typer.Option("--crop-seconds", help="Mixture crop length.")] = 2.0,
-    channels: Annotated[int | None, typer.Option("--channels", help="Override the U-Net width.")] = None,
-    max_channels: Annotated[
-        int | None, typer.Option("--max-channels", help="Override the cap on the U-Net's channel doubling.")
-    ] = None,
-    paper_arch: Annotated[
-        bool,
-        typer.Option(
-            "--paper-arch", help="The paper's full-rate waveform U-Net (strides 2-4-5-8) instead of the shipped design."
-        ),
-    ] = False,
-    init: Annotated[
-        Path | None,
-        typer.Option(
-            "--init", help="Warm-start from a SoundFilter model folder or a train-filter checkpoint (new runs only)."
-        ),
-    ] = None,
-    text_expansion: Annotated[
-        bool,
-        typer.Option(
-            "--text-expansion",
-            help="Text-conditioned examples get the SoundWords audio-bank expansion that `separate --text` "
-            "uses, leaving out the bank clips of the target's own recording family.",
-        ),
-    ] = False,
-    max_minutes: Annotated[
-        float | None,
-        typer.Option("--max-minutes", help="Stop (checkpointed, resumable) after this much wall time."),
-    ] = None,
-    device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
-    workers: Annotated[
-        int,
-        typer.Option(
-            "--workers",
-            min=0,
-            help="Data-loading processes (0: one prefetch thread). A GPU needs several to be kept busy; "
-            "the batches, and so the run, are the same for any number.",
-        ),
-    ] = 0,
-    tiny: Annotated[
-        bool, typer.Option("--tiny", help="Test only: tiny models and synthetic tone mixtures (no corpus).")
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    corpus: _Corpus = None,
+    manifest: _Manifest = None,
+    words: _Words = None,
+    run_dir: _RunDir = None,
+    out: _Out = None,
+    steps: _Steps = 20000,
+    batch_size: _BatchSize = 16,
+    lr: _Lr = 1e-3,
+    warmup: _Warmup = 100,
+    lr_schedule: _LrSchedule = "constant",
+    seed: _Seed = 0,
+    text_rate: _TextRate = 0.3,
+    consistency_loss: _ConsistencyLoss = True,
+    residual_output: _ResidualOutput = True,
+    projection: _Projection = False,
+    postfilter: _Postfilter = False,
+    postfilter_fft: _PostfilterFft = None,
+    postfilter_power: _PostfilterPower = None,
+    refiner_channels: _RefinerChannels = 0,
+    refiner_lr_scale: _RefinerLrScale = 10.0,
+    eval_every: _EvalEvery = 250,
+    checkpoint_every: _CheckpointEvery = 50,
+    valid_size: _ValidSize = 64,
+    reuse_cond: _ReuseCond = 0,
+    crop_seconds: _CropSeconds = 2.0,
+    channels: _Channels = None,
+    max_channels: _MaxChannels = None,
+    paper_arch: _PaperArch = False,
+    init: _Init = None,
+    text_expansion: _TextExpansion = False,
+    max_minutes: _MaxMinutes = None,
+    device: _Device = "cpu",
+    workers: _Workers = 0,
+    tiny: _Tiny = False,
+    quiet: _Quiet = False,
 ) -> None:
     """Train SoundFilter on corpus mixtures, conditioned by SoundWords text or audio embeddings.
 
@@ -172,64 +205,68 @@ def train_filter_cmd(
     embedding distance on a fixed validation set. The same command run again continues from
     RUN_DIR/checkpoint.pt. Prints a JSON summary on stdout at the end.
     """
+    args = SimpleNamespace(**locals())  # every option, by name, for the helpers below
     from sfcli.errors import SfcliError
-    from sfcli.filter_model import SoundFilterConfig
-    from sfcli.train.filter import ToneMixtures, TrainFilterOptions, corpus_datasets, manifest_datasets, train_filter
-    from sfcli.words import SoundWords
+    from sfcli.train.filter import train_filter
 
     if lr_schedule not in ("constant", "cosine"):
         raise SfcliError("--lr-schedule must be constant or cosine")
-    run = run_dir or _cache_dir() / "runs" / "filter"
-    if tiny:
-        cfg = SoundFilterConfig.tiny()
-        sw = SoundWords.tiny(seed=0)
-        train_data, valid_data = ToneMixtures(seed, seconds=crop_seconds / 4), ToneMixtures(seed + 1, crop_seconds / 4)
-        descriptions = train_data.descriptions()
-    else:
-        cfg = SoundFilterConfig.paper() if paper_arch else SoundFilterConfig()
-        sw = SoundWords.from_pretrained(words, device=device)
-    if manifest:
-        train_data, valid_data, descriptions = manifest_datasets(manifest, seed, crop_seconds=crop_seconds)
-    elif not tiny:
-        root = corpus or _cache_dir() / "corpus"
-        if not root.exists():
-            raise SfcliError(f"no corpus at {root}; build it first (python scripts/corpus/build.py)")
-        train_data, valid_data, descriptions = corpus_datasets(root, seed, crop_seconds=crop_seconds)
-    if channels is not None:
-        cfg.channels = channels
-    if max_channels is not None:
-        cfg.max_channels = max_channels
-    if postfilter_fft is not None:
-        cfg.postfilter_fft = postfilter_fft
-    if postfilter_power is not None:
-        cfg.postfilter_power = postfilter_power
-    cfg.refiner_channels = refiner_channels
-    opts = TrainFilterOptions(
-        run_dir=run,
-        out=out or run / "model",
-        steps=steps,
-        batch_size=batch_size,
-        lr=lr,
-        warmup=warmup,
-        seed=seed,
-        text_rate=text_rate,
-        consistency_loss=consistency_loss,
-        residual_output=residual_output,
-        projection=projection,
-        postfilter=postfilter,
-        refiner_lr_scale=refiner_lr_scale,
-        eval_every=eval_every,
-        checkpoint_every=checkpoint_every,
-        valid_size=valid_size,
-        reuse_cond_embeddings=reuse_cond,
-        text_expansion=text_expansion,
-        device=device,
-        workers=workers,
-        max_seconds=None if max_minutes is None else 60.0 * max_minutes,
-        init=init,
-        lr_schedule=lr_schedule,
-        model_config=cfg,
-    )
+    cfg, sw = _models(args)
+    train_data, valid_data, descriptions = _datasets(args)
+    opts = _options(args, _apply_overrides(cfg, args))
     summary = train_filter(opts, train_data, valid_data, sw, descriptions=descriptions, progress=not quiet)
     if int(os.environ.get("RANK", "0")) == 0:
         sys.stdout.write(json.dumps(summary, default=str) + "\n")
+
+
+def _models(args: SimpleNamespace) -> tuple[Any, Any]:
+    """The model config to train and the SoundWords model that conditions it."""
+    from sfcli.filter_model import SoundFilterConfig
+    from sfcli.words import SoundWords
+
+    if args.tiny:
+        return SoundFilterConfig.tiny(), SoundWords.tiny(seed=0)
+    cfg = SoundFilterConfig.paper() if args.paper_arch else SoundFilterConfig()
+    return cfg, SoundWords.from_pretrained(args.words, device=args.device)
+
+
+def _datasets(args: SimpleNamespace) -> tuple[Any, Any, list[str]]:
+    """Training and validation mixtures + descriptions: --manifest, else --tiny tones, else the corpus."""
+    from sfcli.errors import SfcliError
+    from sfcli.train.datasets import corpus_datasets, manifest_datasets, tone_datasets
+
+    if args.manifest:
+        return manifest_datasets(args.manifest, args.seed, crop_seconds=args.crop_seconds)
+    if args.tiny:
+        return tone_datasets(args.seed, args.crop_seconds)
+    root = args.corpus or _cache_dir() / "corpus"
+    if not root.exists():
+        raise SfcliError(f"no corpus at {root}; build it first (python scripts/corpus/build.py)")
+    return corpus_datasets(root, args.seed, crop_seconds=args.crop_seconds)
+
+
+def _apply_overrides(cfg: Any, args: SimpleNamespace) -> Any:
+    """The model config with the architecture and post-filter options applied."""
+    for name in ("channels", "max_channels", "postfilter_fft", "postfilter_power"):
+        if getattr(args, name) is not None:
+            setattr(cfg, name, getattr(args, name))
+    cfg.refiner_channels = args.refiner_channels
+    return cfg
+
+
+def _options(args: SimpleNamespace, cfg: Any) -> Any:
+    """:class:`~sfcli.train.filter.TrainFilterOptions` from the command line."""
+    from sfcli.train.filter import TrainFilterOptions
+
+    run = args.run_dir or _cache_dir() / "runs" / "filter"
+    same = ("steps", "batch_size", "lr", "warmup", "seed", "text_rate", "consistency_loss", "residual_output")
+    same += ("projection", "postfilter", "refiner_lr_scale", "eval_every", "checkpoint_every", "valid_size")
+    same += ("text_expansion", "device", "workers", "init", "lr_schedule")
+    return TrainFilterOptions(
+        run_dir=run,
+        out=args.out or run / "model",
+        reuse_cond_embeddings=args.reuse_cond,
+        max_seconds=None if args.max_minutes is None else 60.0 * args.max_minutes,
+        model_config=cfg,
+        **{k: getattr(args, k) for k in same},
+    )

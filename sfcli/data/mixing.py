@@ -31,7 +31,7 @@ import numpy as np
 
 from sfcli.errors import SfcliError
 
-TARGET_RMS = 0.1
+SOURCE_RMS = 0.1  # -20 dBFS: target and conditioning crops are normalised to it; the background to it x gain
 _MIN_RMS = 1e-4
 _TRIES = 8
 
@@ -188,9 +188,9 @@ class MixtureDataset:
         bclip = bpool[int(rng.integers(len(bpool)))]
         background = self.random_crop(bclip, rng)
         gain = float(rng.uniform(-self.gain_db, self.gain_db))
-        target = _normalise(target, TARGET_RMS)
-        background = _normalise(background, TARGET_RMS * 10 ** (gain / 20))
-        cond = _normalise(cond, TARGET_RMS)
+        target = _normalise(target, SOURCE_RMS)
+        background = _normalise(background, SOURCE_RMS * 10 ** (gain / 20))
+        cond = _normalise(cond, SOURCE_RMS)
         mixture = target + background
         peak = float(np.max(np.abs(mixture))) if mixture.size else 0.0
         if peak > 0.99:

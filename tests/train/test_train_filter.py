@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import subprocess
@@ -15,17 +14,10 @@ import torch
 
 from sfcli.errors import SfcliError
 from sfcli.filter_model import SoundFilter, SoundFilterConfig
-from sfcli.train.filter import (
-    ConditioningCache,
-    TextExpander,
-    ToneMixtures,
-    TrainFilterOptions,
-    chosen_description,
-    draw_example,
-    example_choices,
-    load_batch,
-    train_filter,
-)
+from sfcli.train.conditioning import ConditioningCache, TextExpander, chosen_description, example_choices
+from sfcli.train.datasets import ToneMixtures
+from sfcli.train.examples import Example, draw_example, load_batch
+from sfcli.train.filter import TrainFilterOptions, train_filter
 from sfcli.words import SoundWords
 
 
@@ -122,7 +114,7 @@ def test_ablation_switches_change_what_they_claim(tmp_path: Path) -> None:
 def test_postfilter_training_scores_what_inference_outputs(tmp_path: Path) -> None:
     from sfcli.losses import si_sdr
     from sfcli.postfilter import spectral_postfilter
-    from sfcli.train.filter import ValidationSet, validate
+    from sfcli.train.filter_validation import ValidationSet, validate
 
     plain = _train(_opts(tmp_path / "a", steps=1, projection=True))
     post = _train(_opts(tmp_path / "b", steps=1, projection=True, postfilter=True))
@@ -184,8 +176,8 @@ def test_load_batch_windows_embed_like_the_audio(tmp_path: Path) -> None:
     tr, _ = _data()
     loaded = load_batch(tr, list(range(6)), seed=0, text_rate=0.0, words=words, sample_rate=16000)
     wins = loaded.windows
-    assert all(w is not None for w in wins) and all("cond_audio" not in it for it in loaded.items)
-    clips = [draw_example(tr, i)["cond_audio"] for i in range(6)]
+    assert all(w is not None for w in wins) and all(it.cond_audio is None for it in loaded.items)
+    clips = [draw_example(tr, i).cond_audio for i in range(6)]
     np.testing.assert_array_equal(words.embed_windows(wins), words.embed_audio(clips, 16000))
     texts = load_batch(tr, list(range(6)), seed=0, text_rate=1.0, words=words)
     assert texts.window_data is None and texts.windows == [None] * 6
@@ -246,7 +238,7 @@ def test_text_embeddings_are_cached_and_text_rate_is_respected(tmp_path: Path) -
     rate = np.mean([example_choices(0, i, 0.3)[0] for i in range(4000)])
     assert 0.27 < rate < 0.33
     i = next(j for j, c in enumerate(choices) if c[0])
-    assert any(np.allclose(cond[i], cache.text[d]) for d in items[i]["descriptions"])
+    assert any(np.allclose(cond[i], cache.text[d]) for d in items[i].descriptions)
     # A second cache on the same file reuses the stored embeddings.
     words2 = _CountingWords()
     ConditioningCache(words2, 16000, path=tmp_path / "t.pt", fingerprint="x").add_texts(ds.descriptions())
@@ -302,10 +294,10 @@ def test_conditioning_cache_expands_only_text_rows() -> None:
     items = [draw_example(ds, i) for i in range(6)]
     use_text = [True, False, True, False, False, True]
     cond = ConditioningCache(words, 16000, expander=expander).conditioning(items, use_text, [0.0] * 6)
-    assert seen == [[str(items[i].get("clip_id", "")) for i in (0, 2, 5)]]
+    assert seen == [[items[i].clip_id for i in (0, 2, 5)]]
     assert np.allclose(cond[[0, 2, 5]], 0.125)
     np.testing.assert_allclose(
-        cond[[1, 3, 4]], words.embed_audio([items[i]["cond_audio"] for i in (1, 3, 4)], 16000), atol=1e-6
+        cond[[1, 3, 4]], words.embed_audio([items[i].cond_audio for i in (1, 3, 4)], 16000), atol=1e-6
     )
 
 
@@ -324,8 +316,8 @@ def test_near_silent_targets_are_redrawn() -> None:
             return item
 
     ex = draw_example(Quiet(seconds=0.1), 0)
-    assert np.sqrt(np.mean(ex["target"] ** 2)) > 1e-3
-    assert np.sqrt(np.mean(ex["mixture"] ** 2)) == pytest.approx(0.1, rel=1e-3)
+    assert np.sqrt(np.mean(ex.target**2)) > 1e-3
+    assert np.sqrt(np.mean(ex.mixture**2)) == pytest.approx(0.1, rel=1e-3)
 
 
 def test_always_silent_data_is_an_error_not_silent_examples() -> None:
@@ -341,14 +333,14 @@ def test_always_silent_data_is_an_error_not_silent_examples() -> None:
 
 
 def test_chosen_description_picks_text_only_when_chosen_and_available() -> None:
-    item = {"descriptions": ["a dog barking", "dog bark", "barking"]}
+    item = Example.from_item({"descriptions": ["a dog barking", "dog bark", "barking"]})
     assert chosen_description(item, True, 0.0) == "a dog barking"
     assert chosen_description(item, True, 0.5) == "dog bark"
     assert chosen_description(item, True, 0.9999) == "barking"
     assert chosen_description(item, False, 0.5) is None
-    assert chosen_description({"text": " owl hooting "}, True, 0.7) == "owl hooting"
-    assert chosen_description({"category": "door_slam"}, True, 0.2) == "door slam"
-    assert chosen_description({}, True, 0.2) is None
+    assert chosen_description(Example.from_item({"text": " owl hooting "}), True, 0.7) == "owl hooting"
+    assert chosen_description(Example.from_item({"category": "door_slam"}), True, 0.2) == "door slam"
+    assert chosen_description(Example.from_item({}), True, 0.2) is None
 
 
 def test_sigkill_then_rerun_resumes(tmp_path: Path, kill_after_checkpoint) -> None:
@@ -407,7 +399,7 @@ def test_two_process_ddp_matches_one_process(tmp_path: Path) -> None:
 def test_training_on_manifest_mixtures(tmp_path: Path) -> None:
     import soundfile as sf
 
-    from sfcli.train.filter import manifest_datasets
+    from sfcli.train.datasets import manifest_datasets
 
     rows = []
     for lab, f in (("dog", 300.0), ("rain", 2000.0)):
@@ -471,14 +463,3 @@ def test_a_mask_refiner_trains_through_the_postfilter_from_a_model_without_one(t
     frozen = SoundFilter.from_pretrained(tmp_path / "c" / "model")
     assert frozen.refiner.out.weight.abs().sum() == 0
     assert any(not torch.equal(frozen.state_dict()[k].float(), v.float()) for k, v in start.items())
-
-
-def test_cosine_schedule_warms_up_then_decays() -> None:
-    from sfcli.train.filter import _lr_at
-
-    o = _opts(Path("x"), steps=100, warmup=10, lr=1.0, lr_schedule="cosine")
-    lrs = [_lr_at(s, o) for s in range(100)]
-    assert lrs[0] == pytest.approx(0.1) and lrs[10] == pytest.approx(1.0)
-    assert all(a >= b for a, b in itertools.pairwise(lrs[10:])) and lrs[-1] < 0.06
-    flat = _opts(Path("x"), steps=100, warmup=10, lr=1.0)
-    assert [_lr_at(s, flat) for s in range(10, 100)] == [1.0] * 90
