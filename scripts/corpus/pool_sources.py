@@ -28,12 +28,23 @@ EXTRA_PACKAGES = [
     "minetest-mod-homedecor", "deepin-sound-theme", "chromium-bsu-data", "sound-icons", "yaru-theme-sound",
     "stormbaancoureur-data", "pokerth-data", "alsa-utils", "tuxpaint-data", "ri-li-data", "tecnoballz-data",
     "lbreakout2-data", "pidgin-data", "pingus-data", "minetest-mod-mobs-redo", "blinken",
+    # recorded speech found with apt-cache search (not in the inventory): telephone prompts read by one
+    # speaker per language (CC-BY-SA-3.0), Mandarin syllables by two speakers (CC-BY-3 / GPL-3)
+    "asterisk-core-sounds-en-wav", "asterisk-core-sounds-es-wav", "asterisk-core-sounds-fr-wav",
+    "asterisk-core-sounds-it-wav", "asterisk-core-sounds-ru-wav", "gcin-voice", "psi-plus-sounds",
 ]  # fmt: skip
+SPEECH_SOURCES = {
+    "speech-commands", "fsdd", "donateacry", "klettres-data", "ktuberling-data", "sound-icons", "gcin-voice",
+    "asterisk-core-sounds-en-wav", "asterisk-core-sounds-es-wav", "asterisk-core-sounds-fr-wav",
+    "asterisk-core-sounds-it-wav", "asterisk-core-sounds-ru-wav",
+}  # fmt: skip
 # sources whose audio is mostly recorded (microphone) rather than designed for a game or synthesised
 RECORDED = {
     "speech-commands", "real-misc", "fsdd", "donateacry", "tuxpaint-stamps-default", "ktuberling-data",
     "klettres-data", "gcompris-qt-data", "hydrogen-drumkits", "hydrogen-drumkits-effects",
-    "sonic-pi-samples", "asterisk-moh-opsound-wav", "lmms-common", "hydrogen-data",
+    "sonic-pi-samples", "asterisk-moh-opsound-wav", "lmms-common", "hydrogen-data", "gcin-voice",
+    "asterisk-core-sounds-en-wav", "asterisk-core-sounds-es-wav", "asterisk-core-sounds-fr-wav",
+    "asterisk-core-sounds-it-wav", "asterisk-core-sounds-ru-wav",
 }  # fmt: skip
 NON_FREE = re.compile(r"non-?commercial|\bNC\b|non-?free|noncommercial", re.IGNORECASE)
 _SPEECH = re.compile(
@@ -76,7 +87,7 @@ class Item:
 def kind_of(source: str, path: str, est_s: float) -> str:
     """A guess of ``speech`` / ``music`` / ``ambience`` / ``sfx`` from the path and the estimated length."""
     p = path.lower()
-    if source in ("speech-commands", "fsdd", "donateacry", "klettres-data", "ktuberling-data", "sound-icons"):
+    if source in SPEECH_SOURCES:
         return "speech"
     if source == "real-misc":
         return REAL_MISC_KIND.get(p.split("/", 1)[0], "ambience")
