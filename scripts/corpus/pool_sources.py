@@ -49,12 +49,12 @@ RECORDED = {
 NON_FREE = re.compile(r"non-?commercial|\bNC\b|non-?free|noncommercial", re.IGNORECASE)
 _SPEECH = re.compile(
     r"_desc(_[a-z]{2,3}(_[a-z]{2,4})?)?\.ogg$|/voices?/|/speech/|spoken|/alpha/|/syllab"
-    r"|/stamps/symbols/(math|alphabets)/|/cmndrvoc/",
+    r"|/stamps/symbols/(math|alphabets)/|/cmndrvoc/|/memressp/|vtoltalk|/codriver/",
     re.IGNORECASE,
 )
 _AMBIENCE = re.compile(
     r"ambien|atmos|dayscape|nightscape|environment|weather|\bwind(?!ow)|\brain\b|forest|birds|ocean|waves?\b"
-    r"|river|crickets|jungle|\bnight|waterfall|fireplace|\bstorm\b",
+    r"|\briver|crickets|jungle|\bnight|waterfall|fireplace|\bstorm\b",
     re.IGNORECASE,
 )
 _MUSIC = re.compile(r"music|/mus/|song|soundtrack|/themes?/|theme_|bgm|/moh/", re.IGNORECASE)

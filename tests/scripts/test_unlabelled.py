@@ -231,3 +231,5 @@ def test_family_rule_matches_the_corpus() -> None:
     assert pool_sources.kind_of("x", "a/ambience/river.ogg", 120.0) == "ambience"
     assert pool_sources.kind_of("x", "a/sounds/loop.ogg", 120.0) == "music"
     assert pool_sources.kind_of("x", "a/voices/hello.ogg", 1.0) == "speech"
+    assert pool_sources.kind_of("x", "a/sounds/codriver/ab/tarmac.wav", 1.0) == "speech"  # not "river"
+    assert pool_sources.kind_of("x", "a/sounds/window_open.wav", 1.0) == "sfx"  # not "wind"
