@@ -43,10 +43,11 @@ _sfcli() {
             ;;
         "eval separation")
             case "$prev" in
-                --models) COMPREPLY=(); return ;;
-                --filter) COMPREPLY=(); return ;;
+                --models) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --filter) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --words) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --query) COMPREPLY=(); return ;;
+                --protocol) COMPREPLY=(); return ;;
                 --split) COMPREPLY=(); return ;;
                 --n) COMPREPLY=(); return ;;
                 --seed) COMPREPLY=(); return ;;
@@ -57,7 +58,7 @@ _sfcli() {
                 --device) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--models --filter --words --query --wrong-query --split --n --seed --corpus --limit --json --per-mixture --markdown --min-si-sdri --irm --no-irm --raw-text --postfilter --no-postfilter --device --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--models --filter --words --query --wrong-query --absent --no-absent --protocol --split --n --seed --corpus --limit --json --per-mixture --markdown --min-si-sdri --irm --no-irm --raw-text --postfilter --no-postfilter --device --quiet -q" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi
@@ -83,11 +84,13 @@ _sfcli() {
                 --out|-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --device) COMPREPLY=($(compgen -W "cpu cuda auto" -- "$cur")); return ;;
                 --format) COMPREPLY=($(compgen -W "wav flac" -- "$cur")); return ;;
+                --bits) COMPREPLY=($(compgen -W "16 24 32" -- "$cur")); return ;;
+                --threads) COMPREPLY=(); return ;;
                 --models) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --overlap) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--text -t --ref -r --out -o --force -f --plot --json --device --format --models --overlap --raw-text --postfilter --no-postfilter" -- "$cur"))
+                COMPREPLY=($(compgen -W "--text -t --ref -r --out -o --force -f --plot --json --device --format --bits --threads --models --overlap --raw-text --postfilter --no-postfilter" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi
@@ -95,7 +98,7 @@ _sfcli() {
         "train-filter")
             case "$prev" in
                 --corpus) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-                --manifest|-m) COMPREPLY=(); return ;;
+                --manifest|-m) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --words) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --run-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --out|-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -128,7 +131,7 @@ _sfcli() {
             ;;
         "train-words")
             case "$prev" in
-                --manifest|-m) COMPREPLY=(); return ;;
+                --manifest|-m) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --corpus) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --run-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --out|-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;

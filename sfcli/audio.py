@@ -226,7 +226,7 @@ def _undecodable(path: Path, exc: Exception) -> str:
     problem = ffmpeg_problem()
     if problem is not None:
         detail = f"{detail}; " if detail else ""
-        detail += f"{problem}, which reads more formats"
+        detail += f"ffmpeg was not tried: {problem}"
     return f"{path}: not an audio file libsndfile or ffmpeg can decode" + (f" ({detail})" if detail else "")
 
 

@@ -6,8 +6,9 @@ rewrites ``completions/``; a test fails when the committed files fall out of dat
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import typer
@@ -52,6 +53,9 @@ def _walk(cmd: Any, path: list[str]) -> _Cmd:
             td = getattr(p, "type_descriptor", None)
             choices = [getattr(c, "value", c) for c in (getattr(td, "choices", None) or [])]
             is_path = bool(getattr(td, "is_path", False) or getattr(td, "is_file", False))
+            # A repeatable path option (list[Path]) names its item type inside the list annotation.
+            items = typing.get_args(getattr(td, "annotation", None))
+            is_path = is_path or any(isinstance(a, type) and issubclass(a, PurePath) for a in items)
             options.append(
                 _Opt(
                     long=[n for n in names if n.startswith("--")],

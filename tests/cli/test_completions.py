@@ -47,3 +47,9 @@ def test_bash_completion_script_parses_and_completes(tmp_path: Path) -> None:
 @pytest.mark.skipif(shutil.which("fish") is None, reason="fish not installed")
 def test_fish_script_parses() -> None:  # pragma: no cover - depends on fish
     subprocess.run(["fish", "-n"], input=generate(app)["sfcli.fish"], text=True, check=True)
+
+
+def test_repeatable_path_options_complete_file_names() -> None:
+    bash = generate(app)["sfcli.bash"]
+    assert '--ref|-r) COMPREPLY=($(compgen -f -- "$cur"))' in bash  # --ref is list[Path]
+    assert '--bits) COMPREPLY=($(compgen -W "16 24 32"' in bash
