@@ -510,3 +510,17 @@ def test_threads_option_sets_torch_threads_for_the_run(
     assert seen == [1] and torch.get_num_threads() == before
     r = cli("separate", mix, "-t", "owl", "-o", tmp_path / "o", "--threads", "0")
     assert r.code == 2 and "--threads" in r.err
+
+
+def test_a_fresh_run_asks_openmp_to_wait_passively(tiny_models: Path, write_wav, tmp_path: Path) -> None:
+    """sfcli separate sets OMP_WAIT_POLICY=PASSIVE before torch loads (unless the user chose one)."""
+    mix = write_wav("mix.wav", seconds=0.3)
+    code = (
+        "import os, sys; from sfcli.cli import app; from sfcli.cli.common import run_app;"
+        f"rc = run_app(app, ['separate', {str(mix)!r}, '-t', 'owl', '--models', {str(tiny_models)!r}, "
+        f"'-o', {str(tmp_path / 'o')!r}, '--threads', '1']);"
+        "print(rc, os.environ.get('OMP_WAIT_POLICY'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.stdout.split() == ["0", "PASSIVE"], proc.stderr
