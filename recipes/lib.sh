@@ -25,6 +25,10 @@ recipe_args() {  # recipe_args NAME "$@"
     shift
     while [ $# -gt 0 ]; do
         case "$1" in
+            --work | --corpus | --shared | --stages)
+                [ $# -ge 2 ] || { echo "error: $1 needs a value (see --help)" >&2; exit 2; } ;;
+        esac
+        case "$1" in
             --smoke) SMOKE=1 ;;
             --work) WORK=$2; shift ;;
             --corpus) CORPUS=$2; shift ;;

@@ -82,6 +82,9 @@ def test_unknown_option_is_one_line_and_exit_2(tmp_path: Path) -> None:
     proc = _run("soundwords.sh", "--bogus", "--work", str(tmp_path))
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: unknown option --bogus (see --help)"
+    proc = _run("soundfilter.sh", "--work")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: --work needs a value (see --help)"
 
 
 @pytest.mark.parametrize("script", ["soundwords.sh", "soundfilter.sh", "soundfilter-gpu.sh"])
