@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -35,6 +35,7 @@ from sfcli.audio import (
 from sfcli.errors import OutputError, QueryError
 from sfcli.filter_model import SoundFilter
 from sfcli.pretrained import default_models_dir, resolve_device
+from sfcli.query_check import QueryChecker, QueryReport
 from sfcli.sample_format import PairQuantizer, output_subtype
 from sfcli.streaming import DEFAULT_OVERLAP_SECONDS, WindowFn, separate_array, separate_blocks
 
@@ -57,12 +58,19 @@ class SeparationResult:
     """Separated audio: ``target`` is the described sound, ``residual`` everything else.
 
     Both are float32 with the mixture's shape and sample rate; ``target + residual == mixture``.
+    The query check (:mod:`sfcli.query_check`, when the model folder has one): ``matches`` are the
+    trained categories nearest to a text query with their similarity (empty for a reference);
+    ``presence`` estimates whether the queried sound is in the mixture (higher: more likely; ``None``
+    when not checked); ``warnings`` are one-line messages (no good match, sound maybe absent).
     """
 
     target: np.ndarray
     residual: np.ndarray
     sample_rate: int
     query: str
+    matches: list[tuple[str, float]] = field(default_factory=list)
+    presence: float | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 def mean_embedding(embeddings: Sequence[np.ndarray]) -> np.ndarray:
@@ -104,6 +112,8 @@ class Separator:
         postfilter_fft: STFT size of the post-filter (samples at the model rate); ``None`` takes the
             value the model was trained with (its config's ``postfilter_fft``).
         postfilter_power: magnitude exponent of the post-filter's mask; ``None``: the model's.
+        query_check: the match report / presence estimate (:class:`sfcli.query_check.QueryChecker`);
+            :meth:`from_pretrained` loads the model folder's. ``None``: no checks.
     """
 
     def __init__(
@@ -120,6 +130,7 @@ class Separator:
         postfilter: bool = True,
         postfilter_fft: int | None = None,
         postfilter_power: float | None = None,
+        query_check: QueryChecker | None = None,
     ) -> None:
         if not 0 <= overlap_seconds < window_seconds:
             raise ValueError("overlap_seconds must be in [0, window_seconds)")
@@ -134,6 +145,7 @@ class Separator:
         self.postfilter = postfilter
         self.postfilter_fft = postfilter_fft
         self.postfilter_power = postfilter_power
+        self.query_check = query_check
         self.model_rate = int(filter_model.config.sample_rate)
 
     @classmethod
@@ -144,12 +156,16 @@ class Separator:
         device: str | torch.device | None = "cpu",
         **kwargs: Any,
     ) -> Separator:
-        """Load ``soundfilter/`` and ``soundwords/`` from ``path`` (default: the shipped ``models/``)."""
+        """Load ``soundfilter/`` and ``soundwords/`` from ``path`` (default: the shipped ``models/``),
+        with the query check stored beside SoundWords (``check_queries=False`` leaves it off)."""
+        from sfcli.pretrained import resolve_model_dir
         from sfcli.words import SoundWords
 
         base = default_models_dir() if path is None else Path(path)
         words = SoundWords.from_pretrained(base, device=device)
         filt = SoundFilter.from_pretrained(base)
+        if kwargs.pop("check_queries", True) and "query_check" not in kwargs:
+            kwargs["query_check"] = QueryChecker.load(resolve_model_dir(base, "soundwords"), words)
         return cls(filt, words, device=device, **kwargs)
 
     # ------------------------------------------------------------------ queries
@@ -158,15 +174,21 @@ class Separator:
         text: str | None = None,
         reference: np.ndarray | None = None,
         reference_sample_rate: int | None = None,
+        *,
+        raw_text: bool | None = None,
     ) -> np.ndarray:
-        """Return the 64-d SoundWords vector for a text or a reference clip (exactly one of them)."""
+        """Return the 64-d SoundWords vector for a text or a reference clip (exactly one of them).
+
+        ``raw_text=True`` conditions on the plain text embedding (no audio-bank expansion), ``False``
+        expands; ``None`` follows the separator's ``text_expansion``."""
         if (text is None) == (reference is None):
             raise QueryError("give exactly one query: a text description or a reference clip")
         if text is not None:
             if not isinstance(text, str) or not text.strip():
                 raise QueryError("the text query is empty")
             text_query = getattr(self.words, "text_query", None)
-            if self.text_expansion and text_query is not None:
+            expand = self.text_expansion if raw_text is None else not raw_text
+            if expand and text_query is not None:
                 return np.asarray(text_query([text.strip()])[0], dtype=np.float32)
             return np.asarray(self.words.embed_text([text.strip()])[0], dtype=np.float32)
         clip = check_reference(reference, reference_sample_rate)  # type: ignore[arg-type]
@@ -201,17 +223,21 @@ class Separator:
         reference: np.ndarray | None = None,
         reference_sample_rate: int | None = None,
         embedding: np.ndarray | None = None,
+        raw_text: bool | None = None,
+        check: bool = True,
     ) -> SeparationResult:
         """Separate an in-memory mixture ``(n,)`` or ``(channels, n)`` at ``sample_rate``.
 
         Give ``text=``, ``reference=`` (+ ``reference_sample_rate=``) or a precomputed
-        ``embedding=``. Returns float32 arrays of the mixture's shape at its sample rate.
+        ``embedding=``. Returns float32 arrays of the mixture's shape at its sample rate, with the
+        query check's matches, presence and warnings (``check=False`` skips the check; ``raw_text``
+        as in :meth:`embed_query`).
         """
         x = validate_array(mixture, "mixture")
         if sample_rate is None or int(sample_rate) <= 0:
             raise QueryError("sample_rate must be a positive integer")
         if embedding is None:
-            embedding = self.embed_query(text, reference, reference_sample_rate)
+            embedding = self.embed_query(text, reference, reference_sample_rate, raw_text=raw_text)
         x2 = x[None, :] if x.ndim == 1 else x
         target, residual = separate_array(
             x2,
@@ -221,9 +247,31 @@ class Separator:
             overlap_seconds=self.overlap_seconds,
             model_rate=self.model_rate,
         )
+        report = self.check_query(text) if check else QueryReport()
+        if check and self.query_check is not None:
+            sampler = self.query_check.sampler(int(sample_rate))
+            sampler.add(target, x2)
+            self._add_presence(report, sampler, embedding, int(sample_rate))
         if x.ndim == 1:
             target, residual = target[0], residual[0]
-        return SeparationResult(target, residual, int(sample_rate), describe_query(text, None))
+        label = describe_query(text, None)
+        return SeparationResult(target, residual, int(sample_rate), label, **vars(report))
+
+    # ------------------------------------------------------------------ query check
+    def check_query(self, text: str | None = None) -> QueryReport:
+        """The match report of a text query (:mod:`sfcli.query_check`); empty without a text or a check."""
+        if text is None or self.query_check is None:
+            return QueryReport()
+        return self.query_check.check_text(text)
+
+    def _add_presence(self, report: QueryReport, sampler: Any, embedding: np.ndarray, sample_rate: int) -> None:
+        """Fill ``report.presence`` (and its warning) from a filled :class:`sfcli.query_check.PresenceSampler`."""
+        if self.query_check is None:
+            return
+        report.presence = self.query_check.presence_from(sampler, embedding, sample_rate)
+        warning = self.query_check.presence_warning(report.presence)
+        if warning:
+            report.warnings.append(warning)
 
     # ------------------------------------------------------------------ files
     def separate_file(
@@ -238,6 +286,7 @@ class Separator:
         progress: ProgressFn | None = None,
         blocksize: int = 1 << 16,
         bits: int | None = None,
+        check: bool = True,
     ) -> dict[str, Any]:
         """Stream ``input_path`` through the separator into two files, block by block.
 
@@ -245,7 +294,9 @@ class Separator:
         input has been processed; on any error neither output exists afterwards. ``bits`` (16, 24,
         32) sets the outputs' sample format; ``None`` keeps the input's
         (:func:`sfcli.sample_format.output_subtype`). Returns a summary (paths, duration, seconds
-        taken, subtype, samples clipped to fit an integer format).
+        taken, subtype, samples clipped to fit an integer format) with, when the separator has a query
+        check and ``check`` is true, ``presence`` and its ``warnings``
+        (:meth:`sfcli.query_check.QueryChecker.presence`; at most 16 windows of the input are embedded).
         """
         started = time.perf_counter()
         target_path, residual_path = Path(target_path), Path(residual_path)
@@ -257,6 +308,7 @@ class Separator:
             info = reader.info
             quantize = PairQuantizer(output_subtype(fmt, bits, info.subtype))
             writers: list[AtomicAudioWriter] = []
+            sampler = self.query_check.sampler(info.sample_rate) if check and self.query_check else None
             try:
                 for p in (target_path, residual_path):
                     writers.append(
@@ -274,6 +326,8 @@ class Separator:
                     overlap_seconds=self.overlap_seconds,
                     model_rate=self.model_rate,
                 ):
+                    if sampler is not None:
+                        sampler.add(t, t + r)
                     t, r = quantize(t, r)
                     writers[0].write(t)
                     writers[1].write(r)
@@ -290,6 +344,11 @@ class Separator:
             except BaseException:
                 target_path.unlink(missing_ok=True)
                 raise
+        checks: dict[str, Any] = {}
+        if sampler is not None:
+            report = QueryReport()
+            self._add_presence(report, sampler, embedding, info.sample_rate)
+            checks = {"presence": report.presence, "warnings": report.warnings}
         return {
             "input": str(input_path),
             "target": str(target_path),
@@ -300,6 +359,7 @@ class Separator:
             "subtype": quantize.subtype,
             "clipped_target": quantize.clipped_target,
             "clipped_residual": quantize.clipped_residual,
+            **checks,
             "seconds": round(time.perf_counter() - started, 3),
         }
 

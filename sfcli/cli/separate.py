@@ -74,6 +74,8 @@ class _Query:
     text: str | None = None
     clips: list[tuple[np.ndarray, int]] = field(default_factory=list)
     embedding: np.ndarray | None = None
+    matches: list[tuple[str, float]] = field(default_factory=list)  # sfcli.query_check's match report
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -203,6 +205,8 @@ def _load(
         for q in queries:
             if q.text is not None:
                 q.embedding = sep.embed_query(text=q.text)
+                check = sep.check_query(q.text)
+                q.matches, q.warnings = check.matches, check.warnings
             else:
                 embs = [sep.embed_query(reference=c, reference_sample_rate=sr) for c, sr in q.clips]
                 q.embedding = embs[0] if len(embs) == 1 else mean_embedding(embs)
@@ -241,6 +245,9 @@ def _run(sep: Any, job: _Job, progress: Progress, fmt: str, bits: int | None, fo
     finally:
         progress.remove_task(task)
     summary["query"] = job.query.label
+    summary["matches"] = job.query.matches
+    summary["presence"] = summary.get("presence")
+    summary["warnings"] = [*job.query.warnings, *summary.get("warnings", [])]
     return summary
 
 
@@ -253,15 +260,27 @@ def _report(job: _Job, summary: dict[str, Any], as_json: bool) -> None:
             f"samples clipped to fit {summary['subtype']}; --bits 32 keeps them",
             markup=False,
         )
+    for warning in summary.get("warnings", []):
+        err_console.print(f"sfcli: warning: {job.path} [{job.query.label}]: {warning}", markup=False)
     if as_json:
         sys.stdout.write(json.dumps(summary) + "\n")
         sys.stdout.flush()
     else:
         err_console.print(
             f"{job.path} [{job.query.label}] -> {job.folder}/ ({summary['duration']:.1f} s audio in "
-            f"{summary['seconds']:.1f} s)",
+            f"{summary['seconds']:.1f} s{_check_text(summary)})",
             markup=False,
         )
+
+
+def _check_text(summary: dict[str, Any]) -> str:
+    """The query check on a result line: "; matched dog barking 0.91, ...; presence 0.42" (or nothing)."""
+    out = ""
+    if summary.get("matches"):
+        out += "; matched " + ", ".join(f"{c} {s:.2f}" for c, s in summary["matches"])
+    if summary.get("presence") is not None:
+        out += f"; presence {summary['presence']:.2f}"
+    return out
 
 
 def _run_all(sep: Any, jobs: list[_Job], fmt: str, bits: int | None, force: bool, as_json: bool) -> int:
