@@ -34,12 +34,14 @@ from typing import Any
 import numpy as np
 
 from sfcli.errors import SfcliError
-from sfcli.metrics import ideal_ratio_mask_separation, si_sdr_np
+from sfcli.metrics import ideal_ratio_mask_separation, sdr_np, si_sdr_np
 
 QUERIES = ("text", "audio")
-DIAGNOSTIC_QUERIES = ("other-text",)
+ABSENT_QUERIES = ("absent-text", "absent-audio")
+DIAGNOSTIC_QUERIES = ("other-text", *ABSENT_QUERIES)
 ALL_QUERIES = QUERIES + DIAGNOSTIC_QUERIES
-METRICS = ("target_si_sdr", "target_si_sdri", "residual_si_sdr", "residual_si_sdri")
+METRICS = ("target_si_sdr", "target_si_sdri", "residual_si_sdr", "residual_si_sdri", "target_sdr", "target_sdri")
+ABSENT_METRICS = ("kept_db",)
 ProgressFn = Callable[[int, int], None]
 
 
@@ -56,6 +58,8 @@ class EvalMixture:
     ref: np.ndarray | None
     ref_sample_rate: int | None
     category: str
+    absent_text: str | None = None
+    absent_ref: np.ndarray | None = None
 
 
 def _load_mono(path: Path) -> tuple[np.ndarray, int]:
@@ -117,12 +121,27 @@ def read_manifest(path: str | Path, limit: int | None = None) -> list[EvalMixtur
 
 
 def score_mixture(estimate_target: np.ndarray, estimate_residual: np.ndarray, item: EvalMixture) -> dict[str, float]:
-    """SI-SDR and SI-SDRi of the two outputs of one mixture."""
+    """SI-SDR and SI-SDRi of the two outputs of one mixture, and plain SDR / SDRi of the target."""
     t_in = si_sdr_np(item.mixture, item.target)
     b_in = si_sdr_np(item.mixture, item.background)
     t = si_sdr_np(estimate_target, item.target)
     r = si_sdr_np(estimate_residual, item.background)
-    return {"target_si_sdr": t, "target_si_sdri": t - t_in, "residual_si_sdr": r, "residual_si_sdri": r - b_in}
+    sdr = sdr_np(estimate_target, item.target)
+    return {
+        "target_si_sdr": t,
+        "target_si_sdri": t - t_in,
+        "residual_si_sdr": r,
+        "residual_si_sdri": r - b_in,
+        "target_sdr": sdr,
+        "target_sdri": sdr - sdr_np(item.mixture, item.target),
+    }
+
+
+def kept_db(estimate_target: np.ndarray, mixture: np.ndarray) -> float:
+    """Energy of the target output relative to the mixture's, in dB (for absent-sound queries: lower is better)."""
+    num = float(np.sum(np.square(estimate_target, dtype=np.float64)))
+    den = float(np.sum(np.square(mixture, dtype=np.float64)))
+    return float(10 * np.log10((num + 1e-12) / (den + 1e-12)))
 
 
 def irm_scores(items: Sequence[EvalMixture], n_fft: int = 1024, hop: int = 256) -> list[dict[str, float]]:
@@ -156,9 +175,18 @@ def separate_items(
                 res = separator.separate(
                     it.mixture, it.sample_rate, reference=it.ref, reference_sample_rate=it.ref_sample_rate
                 )
+            elif q == "absent-text" and it.absent_text:
+                res = separator.separate(it.mixture, it.sample_rate, text=it.absent_text)
+            elif q == "absent-audio" and it.absent_ref is not None:
+                res = separator.separate(
+                    it.mixture, it.sample_rate, reference=it.absent_ref, reference_sample_rate=it.sample_rate
+                )
             else:
                 continue
-            scores = score_mixture(res.target, res.residual, it)
+            if q in ABSENT_QUERIES:
+                scores = {"kept_db": kept_db(res.target, it.mixture)}
+            else:
+                scores = score_mixture(res.target, res.residual, it)
             out[q].append({"name": it.name, "category": it.category, **scores})
             if progress is not None:
                 progress(done, total)
@@ -180,8 +208,16 @@ def other_texts(items: Sequence[EvalMixture]) -> list[str | None]:
     return out
 
 
+def metrics_of(query: str) -> tuple[str, ...]:
+    """The per-mixture metrics a query kind reports."""
+    return ABSENT_METRICS if query in ABSENT_QUERIES else METRICS
+
+
 def _means(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
-    return {m: float(np.mean([r[m] for r in rows])) for m in METRICS} | {"n": len(rows)} if rows else {"n": 0}
+    if not rows:
+        return {"n": 0}
+    keys = [m for m in METRICS + ABSENT_METRICS if m in rows[0]]
+    return {m: float(np.mean([r[m] for r in rows])) for m in keys} | {"n": len(rows)}
 
 
 def summarize(per_query: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -205,7 +241,10 @@ def aggregate_runs(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         {q for r in runs for q in r["overall"]}, key=lambda q: ALL_QUERIES.index(q) if q in ALL_QUERIES else 9
     )
     overall = {
-        q: {m: _mean_std([r["overall"][q].get(m, float("nan")) for r in runs if q in r["overall"]]) for m in METRICS}
+        q: {
+            m: _mean_std([r["overall"][q].get(m, float("nan")) for r in runs if q in r["overall"]])
+            for m in metrics_of(q)
+        }
         for q in queries
     }
     cats = sorted({c for r in runs for c in r["per_category"]})
@@ -213,7 +252,7 @@ def aggregate_runs(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         c: {
             q: {
                 m: _mean_std([r["per_category"][c][q].get(m, float("nan")) for r in runs if c in r["per_category"]])
-                for m in METRICS
+                for m in metrics_of(q)
             }
             for q in queries
         }
@@ -224,7 +263,7 @@ def aggregate_runs(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def evaluate(
     separators: Sequence[tuple[str, Any]],
-    items: Sequence[EvalMixture],
+    items: Sequence[EvalMixture] | Sequence[tuple[str, Sequence[EvalMixture]]],
     *,
     queries: Sequence[str] = QUERIES,
     irm: bool = True,
@@ -232,32 +271,39 @@ def evaluate(
 ) -> dict[str, Any]:
     """The full report: per-run summaries, mean ± std across runs, the IRM bound and the baseline.
 
-    ``separators`` are ``(name, separator)`` pairs (checkpoints or seeds of one recipe).
+    ``separators`` are ``(name, separator)`` pairs (checkpoints or seeds of one recipe). ``items`` is one
+    list of mixtures, or several ``(name, mixtures)`` sets (e.g. one per mixture seed): every separator
+    runs on every set, and each (separator, set) pair is one run of the mean ± std.
     """
     if not separators:
         raise SfcliError("no model to evaluate")
     for q in queries:
         if q not in ALL_QUERIES:
-            raise SfcliError(f"unknown query kind {q!r} (text, audio or other-text)")
+            raise SfcliError(f"unknown query kind {q!r} ({', '.join(ALL_QUERIES)})")
+    sets = list(items) if items and isinstance(items[0], tuple) else [("", list(items))]
     runs = []
     for name, sep in separators:
-        cb = (lambda d, t, _n=name: progress(_n, d, t)) if progress is not None else None
-        per_query = separate_items(sep, items, queries, cb)
-        runs.append({"model": name, **summarize(per_query), "mixtures": per_query})
+        for set_name, set_items in sets:
+            run_name = f"{name}@{set_name}" if set_name else name
+            cb = (lambda d, t, _n=run_name: progress(_n, d, t)) if progress is not None else None
+            per_query = separate_items(sep, set_items, queries, cb)
+            runs.append({"model": run_name, **summarize(per_query), "mixtures": per_query})
+    all_items = [it for _, set_items in sets for it in set_items]
     report: dict[str, Any] = {
-        "n_mixtures": len(items),
+        "n_mixtures": len(all_items),
+        "mixture_sets": [n for n, _ in sets if n],
         "queries": list(queries),
         "runs": runs,
         "aggregate": aggregate_runs(runs),
         "baseline_si_sdri": 0.0,
     }
     if irm:
-        rows = irm_scores(items)
+        rows = irm_scores(all_items)
         cat_rows: dict[str, list[dict[str, float]]] = {}
-        for it, r in zip(items, rows, strict=True):
+        for it, r in zip(all_items, rows, strict=True):
             cat_rows.setdefault(it.category, []).append(r)
         report["irm"] = {"overall": _means(rows), "per_category": {c: _means(v) for c, v in sorted(cat_rows.items())}}
-    report["input_si_sdr"] = float(np.mean([si_sdr_np(it.mixture, it.target) for it in items]))
+    report["input_si_sdr"] = float(np.mean([si_sdr_np(it.mixture, it.target) for it in all_items]))
     return report
 
 
@@ -270,61 +316,6 @@ def gate_value(report: dict[str, Any]) -> float:
         if q not in DIAGNOSTIC_QUERIES and v["target_si_sdri"]["runs"]
     ]
     return float(min(vals)) if vals else float("nan")
-
-
-def _fmt(ms: dict[str, float]) -> str:
-    if not ms or ms.get("runs", 0) == 0 or math.isnan(ms["mean"]):
-        return "–"
-    return f"{ms['mean']:.2f} ± {ms['std']:.2f}" if ms["runs"] > 1 else f"{ms['mean']:.2f}"
-
-
-def markdown_table(report: dict[str, Any], per_category: bool = True) -> str:
-    """A Markdown summary: overall table (dB), IRM bound and baseline, then per category."""
-    agg = report["aggregate"]
-    nruns = len(report["runs"])
-    lines = [
-        f"{report['n_mixtures']} mixtures, {nruns} run(s){' (mean ± std across runs)' if nruns > 1 else ''}; "
-        f"input SI-SDR {report['input_si_sdr']:.2f} dB",
-        "",
-        "| query | target SI-SDR | target SI-SDRi | residual SI-SDR | residual SI-SDRi |",
-        "|---|---|---|---|---|",
-    ]
-    for q, ms in agg["overall"].items():
-        label = f"{q} (wrong query: lower = follows the query)" if q in DIAGNOSTIC_QUERIES else q
-        lines.append(f"| {label} | " + " | ".join(_fmt(ms[m]) for m in METRICS) + " |")
-    if "irm" in report:
-        irm = report["irm"]["overall"]
-        lines.append(
-            "| oracle IRM (bound) | " + " | ".join(f"{irm[m]:.2f}" if m in irm else "–" for m in METRICS) + " |"
-        )
-    lines.append("| no separation | – | 0.00 | – | 0.00 |")
-    if per_category and agg["per_category"]:
-        qs = list(agg["overall"])
-        lines += ["", "| category | " + " | ".join(f"{q} target SI-SDRi" for q in qs) + " | IRM SI-SDRi |"]
-        lines.append("|---|" + "---|" * (len(qs) + 1))
-        for c, byq in agg["per_category"].items():
-            irm_c = report.get("irm", {}).get("per_category", {}).get(c, {})
-            irm_s = f"{irm_c['target_si_sdri']:.2f}" if "target_si_sdri" in irm_c else "–"
-            lines.append(f"| {c} | " + " | ".join(_fmt(byq[q]["target_si_sdri"]) for q in qs) + f" | {irm_s} |")
-    return "\n".join(lines) + "\n"
-
-
-def json_report(report: dict[str, Any], per_mixture: bool = False) -> str:
-    """The report as JSON (per-mixture rows left out unless ``per_mixture``); NaN becomes null."""
-
-    def clean(x: Any) -> Any:
-        if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
-            return None
-        if isinstance(x, dict):
-            return {k: clean(v) for k, v in x.items()}
-        if isinstance(x, list):
-            return [clean(v) for v in x]
-        return x
-
-    rep = dict(report)
-    if not per_mixture:
-        rep["runs"] = [{k: v for k, v in r.items() if k != "mixtures"} for r in report["runs"]]
-    return json.dumps(clean(rep), indent=2)
 
 
 def generate_manifest(corpus_root: str | Path | None, split: str, n: int, seed: int, out_dir: Path) -> Path:
@@ -354,6 +345,8 @@ def generated_mixtures(
 
 
 __all__ = [
+    "ABSENT_METRICS",
+    "ABSENT_QUERIES",
     "ALL_QUERIES",
     "DIAGNOSTIC_QUERIES",
     "METRICS",
@@ -365,8 +358,8 @@ __all__ = [
     "generate_manifest",
     "generated_mixtures",
     "irm_scores",
-    "json_report",
-    "markdown_table",
+    "kept_db",
+    "metrics_of",
     "other_texts",
     "read_manifest",
     "score_mixture",

@@ -91,7 +91,7 @@ class LossParts:
         for name in ("target_si_sdr", "residual_si_sdr", "consistency_snr"):
             v = getattr(self, name)
             if v is not None:
-                out[name] = float(v.detach().mean())
+                out[name] = float(v.detach().nanmean())
         return out
 
 
@@ -105,6 +105,7 @@ def separation_loss(
     residual_output: bool = True,
     consistency_loss: bool = True,
     saturation: float = SATURATION_DB,
+    absent: torch.Tensor | None = None,
 ) -> LossParts:
     """SoundFilter's loss: ``soft(SI-SDR(target)) + soft(SI-SDR(residual)) + soft(SNR(t̂ + r̂, mixture))``.
 
@@ -119,10 +120,22 @@ def separation_loss(
             ablation; also the right setting when the model applies the exact mixture-consistency
             projection, which makes the term constant).
 
+        absent: ``(B,)`` bool, examples whose queried sound is not in the mixture (their ``target`` is
+            silence, on which SI-SDR is undefined). Their target term is ``soft(10 log10(|mixture|² /
+            |t̂|²))``: the less of the mixture the target output keeps, the lower the loss, saturating
+            30 dB down, the same form as the other terms. Their ``target_si_sdr`` is reported as NaN.
+
     ``target_si_sdr`` etc. in the result are per-example values ``(B,)``, detached.
     """
     t_sdr = si_sdr(target_est, target)
-    t_loss = soft_db_loss(t_sdr, saturation).mean()
+    t_terms = soft_db_loss(t_sdr, saturation)
+    if absent is not None and bool(absent.any()):
+        absent = absent.to(t_sdr.device).reshape(-1)
+        mix, est = _flat(mixture), _flat(target_est)
+        kept_down = 10 * torch.log10((mix.pow(2).sum(-1) + EPS) / (est.pow(2).sum(-1) + EPS))
+        t_terms = torch.where(absent, soft_db_loss(kept_down, saturation), t_terms)
+        t_sdr = torch.where(absent, torch.full_like(t_sdr, float("nan")), t_sdr)
+    t_loss = t_terms.mean()
     total = t_loss
     r_sdr = r_loss = c_snr = c_loss = None
     if residual_output:

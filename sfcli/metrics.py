@@ -1,6 +1,8 @@
 """Separation metrics in numpy: SI-SDR, SI-SDR improvement and the oracle ideal-ratio-mask bound.
 
 * :func:`si_sdr_np` – scale-invariant SDR in dB (Le Roux et al., "SDR – half-baked or well done?", 2019).
+* :func:`sdr_np` – plain (not scale-invariant) SDR in dB, as AudioSep and most text-queried separation
+  papers report it.
 * :func:`si_sdri_np` – SI-SDR of an estimate minus SI-SDR of the unprocessed mixture, both against the
   same reference: 0 dB is "no separation".
 * :func:`ideal_ratio_mask_separation` – the oracle that knows both sources: an STFT magnitude-ratio mask
@@ -35,6 +37,19 @@ def si_sdr_np(estimate: np.ndarray, reference: np.ndarray, eps: float = EPS) -> 
     target = alpha * ref
     noise = est - target
     return float(10 * np.log10((float(target @ target) + eps) / (float(noise @ noise) + eps)))
+
+
+def sdr_np(estimate: np.ndarray, reference: np.ndarray, eps: float = EPS) -> float:
+    """Plain SDR in dB, ``10 log10(|s|^2 / |s - s_hat|^2)``, with no rescaling of the estimate.
+
+    This is the "SDR" most text-queried separation papers print (AudioSep, LASS-Net); unlike SI-SDR it
+    also penalises a wrong output level.
+    """
+    est, ref = _as_1d(estimate, "estimate"), _as_1d(reference, "reference")
+    if est.shape != ref.shape:
+        raise ValueError(f"length mismatch: {est.shape[0]} vs {ref.shape[0]}")
+    err = ref - est
+    return float(10 * np.log10((float(ref @ ref) + eps) / (float(err @ err) + eps)))
 
 
 def si_sdri_np(estimate: np.ndarray, reference: np.ndarray, mixture: np.ndarray, eps: float = EPS) -> float:
@@ -97,4 +112,4 @@ def ideal_ratio_mask_separation(
     return est_t.astype(np.float32), est_b.astype(np.float32)
 
 
-__all__ = ["ideal_ratio_mask_separation", "si_sdr_np", "si_sdri_np"]
+__all__ = ["ideal_ratio_mask_separation", "sdr_np", "si_sdr_np", "si_sdri_np"]

@@ -11,11 +11,10 @@ import soundfile as sf
 
 from sfcli.api import SeparationResult
 from sfcli.errors import SfcliError
+from sfcli.eval_report import json_report, markdown_table
 from sfcli.evaluation import (
     evaluate,
     gate_value,
-    json_report,
-    markdown_table,
     read_manifest,
 )
 
@@ -101,7 +100,14 @@ def test_scores_runs_irm_and_tables(tmp_path: Path) -> None:
     report = evaluate([("a", Oracle(items, 0.1)), ("b", Oracle(items, 0.2))], items)
     agg = report["aggregate"]["overall"]
     assert set(agg) == {"text", "audio"}
-    assert set(agg["text"]) == {"target_si_sdr", "target_si_sdri", "residual_si_sdr", "residual_si_sdri"}
+    assert set(agg["text"]) == {
+        "target_si_sdr",
+        "target_si_sdri",
+        "residual_si_sdr",
+        "residual_si_sdri",
+        "target_sdr",
+        "target_sdri",
+    }
     text, audio = agg["text"]["target_si_sdri"], agg["audio"]["target_si_sdri"]
     assert text["runs"] == 2 and text["std"] > 0
     assert text["mean"] > 5 and audio["mean"] > text["mean"]  # less leak with audio queries

@@ -95,3 +95,20 @@ def test_better_estimates_have_lower_loss() -> None:
     good = separation_loss(t + 0.01 * b, b + 0.01 * t, t, b, m).total
     half = separation_loss(m / 2, m / 2, t, b, m).total
     assert float(good) < float(half)
+
+
+def test_absent_examples_are_scored_by_the_energy_the_target_keeps() -> None:
+    torch.manual_seed(0)
+    mix = torch.randn(2, 1, 4000)
+    silent = torch.zeros(2, 1, 4000)
+    absent = torch.tensor([True, True])
+    quiet = separation_loss(0.01 * mix, 0.99 * mix, silent, mix, mix, absent=absent)
+    loud = separation_loss(0.5 * mix, 0.5 * mix, silent, mix, mix, absent=absent)
+    assert torch.isfinite(quiet.total) and torch.isfinite(loud.total)
+    assert float(quiet.target_loss) < float(loud.target_loss)
+    assert torch.isnan(quiet.target_si_sdr).all()
+    # mixed batch: present rows keep the SI-SDR term, absent rows get the energy term
+    tgt = torch.randn(2, 1, 4000)
+    parts = separation_loss(tgt, mix - tgt, tgt, mix - tgt, mix, absent=torch.tensor([False, True]))
+    assert torch.isfinite(parts.target_si_sdr[0]) and torch.isnan(parts.target_si_sdr[1])
+    assert np.isfinite(parts.as_dict()["target_si_sdr"])

@@ -30,7 +30,15 @@ sfcli eval --split test --n 200 --seed 0               # generate the set from t
 sfcli eval test.jsonl --filter runs/s0/model --filter runs/s1/model --filter runs/s2/model
 sfcli eval test.jsonl --json > report.json --markdown report.md
 sfcli eval test.jsonl --min-si-sdri 8 --query text     # CI gate: exit code 3 below 8 dB
+sfcli eval ../shared/data/kitchen20/manifest.jsonl     # labelled real clips: 200 mixtures x seeds 0 1 2
+sfcli eval clips/ --protocol esc50 --seed 0 --seed 1   # a folder of <label>/ sub-folders, AudioSep's protocol
 ```
+
+A manifest whose records have `audio` and `label` (JSONL or CSV), or a folder of `<label>/`
+sub-folders, is a set of **labelled clips**: mixtures are built from it (two clips of different
+labels; `--protocol paper`: 2-4 s crops at +-4 dB, the clip's text as text query; `--protocol esc50`:
+whole clips at 0 dB, the label as text query; the audio query is another recording of the label),
+`--n` per seed, and each mixture is also asked for a third, absent label (energy kept, lower is better).
 """
 
 WORDS_EPILOG = """\
@@ -76,10 +84,103 @@ def _progress(quiet: bool) -> Any:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True)
 
 
+def _mixture_sets(
+    manifests: list[Path],
+    split: str | None,
+    corpus: Path | None,
+    protocol: str,
+    seeds: list[int],
+    n: int,
+    limit: int | None,
+) -> list[tuple[str, list[Any]]]:
+    """The evaluation mixtures as ``(set name, mixtures)`` pairs (one unnamed set when there is only one)."""
+    from sfcli.data.labelled import is_labelled_manifest, labelled_mixtures, read_labelled
+    from sfcli.evaluation import generated_mixtures, read_manifest
+
+    sets: list[tuple[str, list[Any]]] = []
+    fixed: list[Any] = []
+    for p in manifests:
+        if is_labelled_manifest(p):
+            clips = read_labelled(p)
+            sets += [
+                (f"{p.parent.name or p.name}:{protocol}:seed{s}", labelled_mixtures(clips, protocol, s, n))
+                for s in seeds
+            ]
+        else:
+            fixed += read_manifest(p, limit)
+    if split is not None:
+        named = len(seeds) > 1 or bool(sets)
+        sets += [(f"{split}:seed{s}" if named else "", generated_mixtures(corpus, split, n, s, limit)) for s in seeds]
+    if fixed:
+        sets.insert(0, ("" if not sets else "manifests", fixed))
+    return sets
+
+
+def _default_manifest() -> Path:
+    from sfcli.data.corpus import default_corpus_dir
+    from sfcli.errors import SfcliError
+
+    default = default_corpus_dir() / "eval" / "test.jsonl"
+    if not default.is_file():
+        raise SfcliError(
+            f"give one or more manifests, or --split NAME to generate one from the corpus "
+            f"(the default set {default} does not exist; build it with scripts/corpus/build.py)"
+        )
+    return default
+
+
+def _separators(
+    models: list[Path], filters: list[Path], words: Path | None, opts: dict[str, Any]
+) -> list[tuple[str, Any]]:
+    from sfcli.api import Separator
+    from sfcli.filter_model import SoundFilter
+    from sfcli.words import SoundWords
+
+    separators: list[tuple[str, Any]] = [(str(f), Separator.from_pretrained(f, **opts)) for f in models]
+    if filters:
+        sw = SoundWords.from_pretrained(words, device=opts["device"])
+        separators += [(str(f), Separator(SoundFilter.from_pretrained(f), sw, **opts)) for f in filters]
+    return separators or [("shipped", Separator.from_pretrained(None, **opts))]
+
+
+def _run_with_progress(quiet: bool, run: Any) -> Any:
+    prog = _progress(quiet)
+    if prog is None:
+        return run(None)
+    tasks: dict[str, Any] = {}
+
+    def report(name: str, done: int, total: int) -> None:
+        if name not in tasks:
+            tasks[name] = prog.add_task(Path(name).name or name, total=total)
+        prog.update(tasks[name], completed=done)
+
+    prog.start()
+    try:
+        return run(report)
+    finally:
+        prog.stop()
+
+
+def _queries(query: str, wrong_query: bool, absent: bool) -> list[str]:
+    from sfcli.errors import SfcliError
+
+    queries = {"both": ["text", "audio"], "text": ["text"], "audio": ["audio"]}.get(query)
+    if queries is None:
+        raise SfcliError(f"--query must be text, audio or both, not {query!r}")
+    extra = ["other-text"] if wrong_query else []
+    if absent:
+        extra += [f"absent-{q}" for q in queries]
+    return queries + extra
+
+
 @eval_app.command("separation", epilog=SEPARATION_EPILOG)
 def eval_separation(
     manifests: Annotated[
-        list[Path] | None, typer.Argument(help="JSONL mixture manifests (mixture, target, background, text, ref).")
+        list[Path] | None,
+        typer.Argument(
+            help="JSONL mixture manifests (mixture, target, background, text, ref), or labelled clips: "
+            "a JSONL/CSV of audio + label (+ text), or a folder of <label>/ sub-folders."
+        ),
     ] = None,
     models: Annotated[
         list[Path] | None,
@@ -99,14 +200,25 @@ def eval_separation(
             "--wrong-query", help="Also ask each mixture for another category's text (target leakage; not gated)."
         ),
     ] = False,
+    absent: Annotated[
+        bool | None,
+        typer.Option(
+            "--absent/--no-absent",
+            help="Also ask for a label in neither source and report the energy kept (default: on for labelled clips).",
+        ),
+    ] = None,
+    protocol: Annotated[str, typer.Option("--protocol", help="Mixtures of labelled clips: paper or esc50.")] = "paper",
     split: Annotated[
         str | None, typer.Option("--split", help="Generate the mixtures from this corpus split instead.")
     ] = None,
-    n: Annotated[int, typer.Option("--n", min=1, help="Mixtures to generate with --split.")] = 200,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the generated mixtures.")] = 0,
+    n: Annotated[int, typer.Option("--n", min=1, help="Mixtures per seed (labelled clips, --split).")] = 200,
+    seeds: Annotated[
+        list[int] | None,
+        typer.Option("--seed", help="Mixture seed; repeat for mean ± std (default: 0 1 2 for labelled clips, 0 else)."),
+    ] = None,
     corpus: Annotated[Path | None, typer.Option("--corpus", help="Corpus folder for --split.")] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Use the first N mixtures of each manifest.")
+        int | None, typer.Option("--limit", min=1, help="Use the first N mixtures of each mixture manifest.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report on stdout.")] = False,
     per_mixture: Annotated[bool, typer.Option("--per-mixture", help="Include per-mixture scores in JSON.")] = False,
@@ -127,65 +239,35 @@ def eval_separation(
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
-    """Score separation on mixture manifests: SI-SDR / SI-SDRi of target and residual, text and audio queries.
+    """Score separation: SI-SDR / SI-SDRi / SDRi of target and residual, text and audio queries.
 
-    Overall and per category, with the oracle ideal-ratio-mask bound; several --models / --filter give
-    mean ± std across runs. Prints a Markdown table (or JSON with --json). With no manifest and no
-    --split, scores the corpus's fixed test set ($SFCLI_CACHE/corpus/eval/test.jsonl).
+    Overall and per category, with the oracle ideal-ratio-mask bound; several --models / --filter or
+    --seed give mean ± std across runs. Prints a Markdown table (or JSON with --json). With no manifest
+    and no --split, scores the corpus's fixed test set ($SFCLI_CACHE/corpus/eval/test.jsonl).
     """
-    from sfcli.api import Separator
+    from sfcli.data.labelled import PROTOCOLS, is_labelled_manifest
     from sfcli.errors import SfcliError
-    from sfcli.evaluation import evaluate, gate_value, generated_mixtures, json_report, markdown_table, read_manifest
-    from sfcli.filter_model import SoundFilter
-    from sfcli.words import SoundWords
+    from sfcli.eval_report import json_report, markdown_table
+    from sfcli.evaluation import evaluate, gate_value
 
-    queries = {"both": ["text", "audio"], "text": ["text"], "audio": ["audio"]}.get(query)
-    if queries is None:
-        raise SfcliError(f"--query must be text, audio or both, not {query!r}")
-    if wrong_query:
-        queries.append("other-text")
-    if not manifests and split is None:
-        from sfcli.data.corpus import default_corpus_dir
-
-        default = default_corpus_dir() / "eval" / "test.jsonl"
-        if not default.is_file():
-            raise SfcliError(
-                f"give one or more manifests, or --split NAME to generate one from the corpus "
-                f"(the default set {default} does not exist; build it with scripts/corpus/build.py)"
-            )
-        manifests = [default]
-    items = [it for p in manifests or [] for it in read_manifest(p, limit)]
-    if split is not None:
-        items += generated_mixtures(corpus, split, n, seed, limit)
-
-    settings = {"text_expansion": not raw_text, "postfilter": postfilter}
-    opts: dict[str, Any] = {"device": device, **settings}
-    separators: list[tuple[str, Any]] = []
-    for folder in models or []:
-        separators.append((str(folder), Separator.from_pretrained(folder, **opts)))
-    if filters:
-        sw = SoundWords.from_pretrained(words, device=device)
-        for folder in filters:
-            filt = SoundFilter.from_pretrained(folder)
-            separators.append((str(folder), Separator(filt, sw, **opts)))
-    if not separators:
-        separators.append(("shipped", Separator.from_pretrained(None, **opts)))
-
-    prog = _progress(quiet)
-    if prog is not None:
-        prog.start()
-        tasks: dict[str, Any] = {}
-
-        def report(name: str, done: int, total: int) -> None:
-            if name not in tasks:
-                tasks[name] = prog.add_task(Path(name).name or name, total=total)
-            prog.update(tasks[name], completed=done)
-
-    try:
-        result = evaluate(separators, items, queries=queries, irm=irm, progress=report if prog else None)
-    finally:
-        if prog is not None:
-            prog.stop()
+    if protocol not in PROTOCOLS:
+        raise SfcliError(f"--protocol must be {' or '.join(PROTOCOLS)}, not {protocol!r}")
+    paths = list(manifests or []) or ([] if split is not None else [_default_manifest()])
+    has_labelled = any(is_labelled_manifest(p) for p in paths)
+    seed_list = list(seeds or ([0, 1, 2] if has_labelled else [0]))
+    queries = _queries(query, wrong_query, has_labelled if absent is None else absent)
+    sets = _mixture_sets(paths, split, corpus, protocol, seed_list, n, limit)
+    settings: dict[str, Any] = {"text_expansion": not raw_text, "postfilter": postfilter}
+    if has_labelled or len(seed_list) > 1:
+        settings |= {"protocol": protocol, "seeds": seed_list} if has_labelled else {"seeds": seed_list}
+    opts: dict[str, Any] = {"device": device, "text_expansion": not raw_text, "postfilter": postfilter}
+    separators = _separators(list(models or []), list(filters or []), words, opts)
+    result = _run_with_progress(
+        quiet,
+        lambda cb: evaluate(
+            separators, sets if len(sets) > 1 or sets[0][0] else sets[0][1], queries=queries, irm=irm, progress=cb
+        ),
+    )
     result["settings"] = settings
     table = markdown_table(result)
     if markdown is not None:

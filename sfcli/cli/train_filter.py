@@ -159,6 +159,21 @@ _Workers = Annotated[
     ),
 ]
 _Tiny = Annotated[bool, typer.Option("--tiny", help="Test only: tiny models and synthetic tone mixtures (no corpus).")]
+_LabelFree = Annotated[
+    float,
+    typer.Option("--label-free", min=0.0, max=1.0, help="Share of examples from the label-free pool (audio queries)."),
+]
+_Pool = Annotated[Path | None, typer.Option("--pool", help="Label-free pool folder (default: $SFCLI_CACHE/pool).")]
+_Absent = Annotated[
+    float, typer.Option("--absent", min=0.0, max=1.0, help="Share of examples whose query is in neither source.")
+]
+_MaxSources = Annotated[
+    int, typer.Option("--max-sources", min=2, max=4, help="Up to N sources per mixture (1 target + backgrounds).")
+]
+_GainDb = Annotated[float, typer.Option("--gain-db", min=0.0, help="Backgrounds at +-X dB around the target.")]
+_Augment = Annotated[
+    float, typer.Option("--augment", min=0.0, help="Room/EQ/band-limit/speed/codec augmentation strength (0: off).")
+]
 _Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
 
 
@@ -197,6 +212,12 @@ def train_filter_cmd(
     device: _Device = "cpu",
     workers: _Workers = 0,
     tiny: _Tiny = False,
+    label_free: _LabelFree = 0.0,
+    pool: _Pool = None,
+    absent: _Absent = 0.0,
+    max_sources: _MaxSources = 2,
+    gain_db: _GainDb = 4.0,
+    augment: _Augment = 0.0,
     quiet: _Quiet = False,
 ) -> None:
     """Train SoundFilter on corpus mixtures, conditioned by SoundWords text or audio embeddings.
@@ -242,7 +263,30 @@ def _datasets(args: SimpleNamespace) -> tuple[Any, Any, list[str]]:
     root = args.corpus or _cache_dir() / "corpus"
     if not root.exists():
         raise SfcliError(f"no corpus at {root}; build it first (python scripts/corpus/build.py)")
-    return corpus_datasets(root, args.seed, crop_seconds=args.crop_seconds)
+    robust = _robust_options(args)
+    if robust.enabled:
+        from sfcli.train.datasets import robust_corpus_datasets
+
+        pool = args.pool or _cache_dir() / "pool"
+        return robust_corpus_datasets(root, args.seed, robust, pool if robust.label_free else None, args.crop_seconds)
+    return corpus_datasets(root, args.seed, crop_seconds=args.crop_seconds, gain_db=args.gain_db)
+
+
+# probabilities of 1, 2 and 3 backgrounds for --max-sources 2, 3, 4
+_SOURCE_SHARES = {2: (1.0,), 3: (0.65, 0.35), 4: (0.55, 0.3, 0.15)}
+
+
+def _robust_options(args: SimpleNamespace) -> Any:
+    """The issue-20 mixture options (label-free pool, absent queries, more sources, augmentation)."""
+    from sfcli.data.robust import RobustOptions
+
+    return RobustOptions(
+        label_free=args.label_free,
+        absent=args.absent,
+        extra_sources=_SOURCE_SHARES[args.max_sources],
+        gain_db=args.gain_db,
+        augment=args.augment,
+    )
 
 
 def _apply_overrides(cfg: Any, args: SimpleNamespace) -> Any:

@@ -53,8 +53,10 @@ def chosen_description(example: Example, use_text: bool, pick: float) -> str | N
     """The description an example is conditioned on, or None when it takes an audio query.
 
     ``use_text`` and ``pick`` come from :func:`example_choices`; an example without descriptions always
-    takes an audio query.
+    takes an audio query, and so does a label-free one (its descriptions are not trustworthy).
     """
+    if example.label_free:
+        return None
     descs = item_descriptions(example)
     if not (use_text and descs):
         return None

@@ -125,4 +125,21 @@ def corpus_datasets(
     return _mixture_datasets(corpus, seed, crop_seconds, gain_db)
 
 
-__all__ = ["ToneMixtures", "corpus_datasets", "manifest_datasets", "tone_datasets"]
+def robust_corpus_datasets(
+    root: str | Path | None, seed: int, options: Any, pool: str | Path | None = None, crop_seconds: float = 2.0
+) -> tuple[Any, Any, list[str]]:
+    """Like :func:`corpus_datasets`, but training on :class:`~sfcli.data.robust.RobustMixtures` with
+    ``options`` (and the label-free pool at ``pool``); validation stays on plain corpus mixtures."""
+    from sfcli.data.corpus import Corpus
+    from sfcli.data.robust import RobustMixtures
+
+    corpus = Corpus.open(root) if root is not None else Corpus.open()
+    _, valid, descs = _mixture_datasets(corpus, seed, crop_seconds, 4.0)
+    if pool is not None and not Path(pool).exists():
+        raise SfcliError(f"no label-free pool at {pool}; build it with scripts/corpus/unlabelled.py")
+    pool_corpus = Corpus.open(pool) if pool is not None else None
+    train = RobustMixtures(corpus, "train", seed, options, pool_corpus, crop_seconds, length=2**62)
+    return train, valid, descs
+
+
+__all__ = ["ToneMixtures", "corpus_datasets", "manifest_datasets", "robust_corpus_datasets", "tone_datasets"]

@@ -136,6 +136,7 @@ class Batch:
     background: torch.Tensor
     cond: torch.Tensor
     text_fraction: float
+    absent: torch.Tensor | None = None  # (B,) bool: the query's sound is not in the mixture
 
 
 @dataclass
@@ -151,6 +152,7 @@ class LoadedBatch:
     picks: list[float]
     window_data: torch.Tensor | None  # every prepared window, stacked: (sum of counts, window_samples)
     window_counts: list[int]  # windows per item (0: none prepared)
+    absent: torch.Tensor | None = None  # (B,) bool, None when no example is absent
 
     @property
     def windows(self) -> list[np.ndarray | None]:
@@ -211,6 +213,7 @@ def load_batch(
         [c[1] for c in choices],
         torch.from_numpy(np.concatenate(wins)) if wins else None,  # one tensor: cheap to pass between processes
         counts,
+        torch.tensor([ex.absent for ex in full]) if any(ex.absent for ex in full) else None,
     )
 
 
@@ -223,6 +226,7 @@ def finish_batch(loaded: LoadedBatch, cache: ConditioningCache) -> Batch:
         loaded.background,
         torch.from_numpy(cond),
         float(np.mean(loaded.use_text)),
+        loaded.absent,
     )
 
 

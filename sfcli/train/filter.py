@@ -312,6 +312,7 @@ def _step(run: _Run, batch: Batch) -> None:
         mix,
         residual_output=opts.residual_output,
         consistency_loss=opts.use_consistency_loss,
+        absent=batch.absent,
     )
     if not torch.isfinite(parts.total):
         raise SfcliError(f"the loss became {float(parts.total)} at step {s.step + 1}; lower --lr")
@@ -322,7 +323,7 @@ def _step(run: _Run, batch: Batch) -> None:
     s.step += 1
     s.examples += opts.batch_size
     s.last = parts.as_dict()
-    sdri = float((parts.target_si_sdr.cpu() - si_sdr(batch.mixture, batch.target)).mean())
+    sdri = float((parts.target_si_sdr.cpu() - si_sdr(batch.mixture, batch.target)).nanmean())
     s.ema_sdri = sdri if s.ema_sdri is None else 0.95 * s.ema_sdri + 0.05 * sdri
     s.last["si_sdri"] = sdri
 

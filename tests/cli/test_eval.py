@@ -162,3 +162,27 @@ def test_eval_words_on_a_manifest(cli, tiny_models: Path, tmp_path: Path) -> Non
     assert r.code == 0, r.err
     rep = json.loads(r.out)
     assert rep["n_clips"] == 4 and "t2a_R@1" in rep and "zeroshot_top1" in rep
+
+
+def test_eval_on_labelled_clips_has_seeds_sdri_and_absent_queries(cli, tiny_models: Path, tmp_path: Path) -> None:
+    from tests.data.test_labelled import write_clips
+
+    manifest = write_clips(tmp_path / "k", seconds=2.0, per_label=2)
+    args = ("eval", manifest, "--models", tiny_models, "--n", "3", "--json", "--markdown", tmp_path / "r.md")
+    r = cli(*args)
+    assert r.code == 0, r.err
+    rep = json.loads(r.out)
+    assert rep["queries"] == ["text", "audio", "absent-text", "absent-audio"]
+    assert rep["settings"]["protocol"] == "paper" and rep["settings"]["seeds"] == [0, 1, 2]
+    assert len(rep["runs"]) == 3 and rep["n_mixtures"] == 9  # 3 mixture seeds x 3 mixtures, one model
+    text = rep["aggregate"]["overall"]["text"]
+    assert text["target_si_sdri"]["runs"] == 3 and text["target_sdri"]["runs"] == 3
+    assert rep["aggregate"]["overall"]["absent-audio"]["kept_db"]["runs"] == 3
+    assert {"target_sdri", "target_si_sdri"} <= set(rep["irm"]["overall"])
+    md = (tmp_path / "r.md").read_text()
+    assert "target SDRi" in md and "energy kept" in md and "3 mixture sets" in md
+    r2 = cli("eval", manifest, "--models", tiny_models, "--n", "2", "--seed", "4", "--protocol", "esc50", "--json")
+    rep2 = json.loads(r2.out)
+    assert r2.code == 0 and rep2["settings"]["seeds"] == [4] and rep2["settings"]["protocol"] == "esc50"
+    r3 = cli("eval", manifest, "--models", tiny_models, "--protocol", "nope")
+    assert r3.code == 1 and "protocol" in r3.err

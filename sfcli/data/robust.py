@@ -1,0 +1,189 @@
+"""Training mixtures that look like the recordings users have (issue 20): the corpus's described
+mixtures (:class:`sfcli.data.mixing.MixtureDataset`) extended with
+
+* **label-free audio**: examples whose target comes from the label-free pool (any recorded sound, no
+  description; the query is a disjoint crop of the same clip, so only audio conditioning is used);
+* **augmentation** (:mod:`sfcli.data.augment`): each source and the conditioning crop through their own
+  random room / microphone / band-limit / speed chain, a low-bitrate codec on the mixture;
+* **harder mixtures**: up to ``max_sources`` sources (1-3 backgrounds) and a wider gain range;
+* **absent targets**: a share of examples whose query is a sound of a third category that is *not* in
+  the mixture; their true target is silence and their background the whole mixture.
+
+Every example still satisfies ``mixture == target + background`` exactly (float32) and is deterministic
+for ``(seed, index)``. Items are the same dicts as :class:`MixtureDataset`'s plus ``absent`` and
+``label_free`` flags; ``text`` is ``None`` for label-free examples.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sfcli.data.augment import AugmentConfig, Augmenter
+from sfcli.data.mixing import SOURCE_RMS, MixtureDataset, _groups_conflict, _normalise
+from sfcli.errors import SfcliError
+
+
+@dataclass
+class RobustOptions:
+    """Shares and ranges of the issue-20 training mixtures (all off = the plain corpus mixtures)."""
+
+    label_free: float = 0.0  # share of examples whose target is a label-free pool clip
+    absent: float = 0.0  # share of examples whose query is in neither source (target = silence)
+    extra_sources: tuple[float, ...] = (1.0,)  # probabilities of 1, 2, 3, ... background sources
+    gain_db: float = 4.0  # backgrounds at a uniform gain in [-gain_db, +gain_db] dB
+    augment: float = 0.0  # strength of sfcli.data.augment (0 = off, 1 = its defaults)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether anything differs from the plain corpus mixtures."""
+        return bool(self.label_free or self.absent or len(self.extra_sources) > 1 or self.augment)
+
+
+class PoolCategories:
+    """A label-free pool corpus seen with one pseudo-category per source package / set.
+
+    :class:`MixtureDataset` then draws a target clip and a background from *another source*, which is
+    all that query-by-example training needs; the records keep their audio offsets.
+    """
+
+    def __init__(self, pool: Any) -> None:
+        self.inner = pool
+        self.sample_rate = int(getattr(pool, "sample_rate", 16000))
+        self._splits: dict[str, list[Any]] = {}
+
+    def split(self, name: str) -> list[Any]:
+        """The pool's clips of split ``name`` with ``category = "pool:<source>"`` and no group."""
+        if name not in self._splits:
+            self._splits[name] = [
+                dataclasses.replace(c, category=f"pool:{c.source or 'unknown'}", extra={**(c.extra or {}), "group": ""})
+                for c in self.inner.split(name)
+            ]
+        return self._splits[name]
+
+    def audio(self, clip: Any) -> np.ndarray:
+        """The whole clip as float32."""
+        return self.inner.audio(clip)
+
+    def crop(self, clip: Any, start: int, length: int) -> np.ndarray:
+        """``length`` samples of the clip from ``start``."""
+        return self.inner.crop(clip, start, length)
+
+    def num_samples(self, clip: Any) -> int:
+        """The clip's length in samples."""
+        return self.inner.num_samples(clip)
+
+
+class RobustMixtures:
+    """The issue-20 training mixtures over a described corpus split and an optional label-free pool."""
+
+    def __init__(
+        self,
+        corpus: Any,
+        split: str = "train",
+        seed: int = 0,
+        options: RobustOptions | None = None,
+        pool: Any | None = None,
+        crop_seconds: float = 2.0,
+        length: int | None = None,
+        rirs: list[np.ndarray] | None = None,
+    ) -> None:
+        """``pool`` is a corpus-format folder opened with :meth:`Corpus.open` (its ``train`` split is used)."""
+        self.options = options or RobustOptions()
+        self.corpus = corpus  # the described corpus (text expansion maps its train split to the audio bank)
+        self.seed = int(seed)
+        self.corpus_ds = MixtureDataset(corpus, split, seed, crop_seconds, self.options.gain_db, length)
+        self.pool_ds = None
+        if pool is not None and self.options.label_free > 0:
+            self.pool_ds = MixtureDataset(PoolCategories(pool), "train", seed + 1, crop_seconds, self.options.gain_db)
+        if self.options.label_free > 0 and self.pool_ds is None:
+            raise SfcliError("label-free examples need a pool (see scripts/corpus/unlabelled.py)")
+        self.sample_rate = self.corpus_ds.sample_rate
+        config = AugmentConfig.scaled(self.options.augment) if self.options.augment > 0 else AugmentConfig.off()
+        self.augmenter = Augmenter(config, self.sample_rate, rirs if rirs is not None or config.reverb <= 0 else None)
+        self.length = len(self.corpus_ds)
+        self.categories = self.corpus_ds.categories
+        self.clips = self.corpus_ds.clips
+
+    def __len__(self) -> int:
+        return self.length
+
+    def _other_category(self, category: str, exclude: set[str], rng: np.random.Generator) -> str:
+        """A described category outside ``exclude`` whose group does not conflict with ``category``'s."""
+        ds = self.corpus_ds
+        group = _group_of(ds, category)
+        cats = [c for c in ds.categories if c not in exclude and not _groups_conflict(group, _group_of(ds, c))]
+        return cats[int(rng.integers(len(cats)))] if cats else ds.categories[int(rng.integers(len(ds.categories)))]
+
+    def _random_clip(self, category: str, rng: np.random.Generator) -> Any:
+        pool = self.corpus_ds.by_cat[category]
+        return pool[int(rng.integers(len(pool)))]
+
+    def _absent_query(self, category: str, exclude: set[str], rng: np.random.Generator) -> dict[str, Any]:
+        """A query (crop and description) of a third category that is in neither source."""
+        cat = self._other_category(category, exclude, rng)
+        clip = self._random_clip(cat, rng)
+        crop = self.corpus_ds.random_crop(clip, rng)
+        text = clip.descriptions[int(rng.integers(len(clip.descriptions)))] if clip.descriptions else cat
+        # the query's clip id: conditioning caches and text expansion key on the clip the query comes from
+        return {"cond_audio": crop, "text": text, "descriptions": [text], "clip_id": clip.id, "query_category": cat}
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        """Example ``i`` (deterministic for ``(seed, i)``); see the module docstring."""
+        if i < 0:
+            raise IndexError(i)
+        opts = self.options
+        rng = np.random.default_rng([self.seed, int(i), 20])
+        label_free = self.pool_ds is not None and rng.random() < opts.label_free
+        item = dict((self.pool_ds if label_free else self.corpus_ds)[i])
+        n_bg = 1 + int(rng.choice(len(opts.extra_sources), p=np.asarray(opts.extra_sources) / sum(opts.extra_sources)))
+        used = {item["category"], item.get("background_category", "")}
+        target = self.augmenter.source(item["target"], rng)
+        backgrounds = [self.augmenter.source(item["background"], rng)]
+        gains = [float(item.get("gain_db", 0.0))]
+        for _ in range(n_bg - 1):
+            cat = self._other_category(item["category"] if not label_free else "", used, rng)
+            used.add(cat)
+            crop = self.corpus_ds.random_crop(self._random_clip(cat, rng), rng)
+            backgrounds.append(self.augmenter.source(crop, rng))
+            gains.append(float(rng.uniform(-opts.gain_db, opts.gain_db)))
+        target = _normalise(target, SOURCE_RMS)
+        background = np.sum(
+            [_normalise(b, SOURCE_RMS * 10 ** (g / 20)) for b, g in zip(backgrounds, gains, strict=True)], 0
+        )
+        absent = rng.random() < opts.absent and not label_free  # a pool clip's sound class is unknown
+        if absent:
+            item.update(self._absent_query(item["category"], used, rng))
+            target, background = np.zeros_like(target), (target + background).astype(np.float32)
+        mixture, target, background = self.augmenter.mixture(target, background.astype(np.float32), rng)
+        peak = float(np.max(np.abs(mixture))) if mixture.size else 0.0
+        if peak > 0.99:
+            k = np.float32(0.99 / peak)
+            target, background = target * k, background * k
+            mixture = target + background
+        cond = _normalise(self.augmenter.source(item["cond_audio"], rng), SOURCE_RMS)
+        cpeak = float(np.max(np.abs(cond))) if cond.size else 0.0
+        cond = cond * np.float32(0.99 / cpeak) if cpeak > 0.99 else cond
+        item.update(
+            mixture=mixture.astype(np.float32),
+            target=target.astype(np.float32),
+            background=background.astype(np.float32),
+            cond_audio=cond.astype(np.float32),
+            absent=bool(absent),
+            label_free=bool(label_free),
+            n_sources=1 + len(backgrounds),
+        )
+        if label_free and not absent:
+            item["text"] = None
+        return item
+
+
+def _group_of(ds: MixtureDataset, category: str) -> str:
+    clips = ds.by_cat.get(category)
+    return str((getattr(clips[0], "extra", None) or {}).get("group") or "") if clips else ""
+
+
+__all__ = ["PoolCategories", "RobustMixtures", "RobustOptions"]

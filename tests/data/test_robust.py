@@ -1,0 +1,93 @@
+"""sfcli.data.robust: label-free, absent-target, multi-source and augmented mixtures stay exact."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sfcli.data.augment import rir_bank
+from sfcli.data.corpus import Corpus
+from sfcli.data.robust import PoolCategories, RobustMixtures, RobustOptions
+from sfcli.errors import SfcliError
+from tests.data.test_corpus import write_corpus
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
+    spec = [(cat, "train", 3.0 + j) for cat in ["dog", "rain", "bell", "car", "wind"] for j in range(2)]
+    return Corpus.open(write_corpus(tmp_path_factory.mktemp("c"), spec))
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
+    root = write_corpus(tmp_path_factory.mktemp("p"), [("", "train", 4.0) for _ in range(6)], seed=3)
+    rows = [json.loads(line) for line in (root / "clips.jsonl").read_text().splitlines()]
+    for i, r in enumerate(rows):
+        r.update(source=f"pkg{i % 3}", descriptions=[], id=f"p{i:04d}")
+    (root / "clips.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return Corpus.open(root)
+
+
+@pytest.fixture(scope="module")
+def rirs() -> list[np.ndarray]:
+    return rir_bank(seed=0, n=3)
+
+
+def test_plain_options_reproduce_the_corpus_mixtures(corpus: Corpus) -> None:
+    from sfcli.data.mixing import MixtureDataset
+
+    ds = RobustMixtures(corpus, seed=2, length=10)
+    base = MixtureDataset(corpus, seed=2, length=10)
+    assert not ds.options.enabled
+    for i in range(4):
+        a, b = ds[i], base[i]
+        np.testing.assert_allclose(a["mixture"], b["mixture"], atol=1e-6)
+        np.testing.assert_allclose(a["target"], b["target"], atol=1e-6)
+        assert not a["absent"] and not a["label_free"] and a["text"] == b["text"]
+
+
+def test_every_kind_of_example_is_exact_and_deterministic(corpus: Corpus, pool: Corpus, rirs) -> None:
+    opts = RobustOptions(label_free=0.4, absent=0.3, extra_sources=(0.4, 0.4, 0.2), gain_db=10.0, augment=1.0)
+    ds = RobustMixtures(corpus, seed=0, options=opts, pool=pool, length=60, rirs=rirs)
+    seen = {"absent": 0, "label_free": 0, "multi": 0}
+    for i in range(40):
+        ex = ds[i]
+        assert np.array_equal(ex["mixture"], ex["target"] + ex["background"])
+        for k in ("mixture", "target", "background", "cond_audio"):
+            assert ex[k].shape == (32000,) and ex[k].dtype == np.float32 and np.isfinite(ex[k]).all()
+        assert float(np.max(np.abs(ex["mixture"]))) <= 0.99 + 1e-6
+        if ex["absent"]:
+            seen["absent"] += 1
+            assert not np.any(ex["target"])  # the true target of an absent query is silence
+            assert ex["query_category"] not in (ex["category"], ex["background_category"])
+            assert corpus.by_id(ex["clip_id"]).category == ex["query_category"]  # the query's clip
+            assert isinstance(ex["text"], str)
+        if ex["label_free"]:
+            seen["label_free"] += 1
+            assert ex["category"].startswith("pool:") and ex["clip_id"].startswith("p")
+            assert ex["text"] is None
+        seen["multi"] += ex["n_sources"] > 2
+    assert all(v > 0 for v in seen.values()), seen
+    again = RobustMixtures(corpus, seed=0, options=opts, pool=pool, length=60, rirs=rirs)
+    for i in (0, 7, 13):
+        assert np.array_equal(ds[i]["mixture"], again[i]["mixture"])
+
+
+def test_label_free_needs_a_pool(corpus: Corpus) -> None:
+    with pytest.raises(SfcliError, match="pool"):
+        RobustMixtures(corpus, options=RobustOptions(label_free=0.5))
+
+
+def test_pool_categories_are_sources(pool: Corpus) -> None:
+    cats = {c.category for c in PoolCategories(pool).split("train")}
+    assert cats == {"pool:pkg0", "pool:pkg1", "pool:pkg2"}
+    assert all(c.category == "" for c in pool.split("train"))  # the pool itself is not changed
+
+
+def test_absent_examples_keep_the_mixture_in_the_background(corpus: Corpus, tmp_path: Path) -> None:
+    ds = RobustMixtures(corpus, seed=1, options=RobustOptions(absent=1.0), length=5)
+    ex = ds[0]
+    assert ex["absent"] and np.array_equal(ex["background"], ex["mixture"])
