@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    from sfcli.train.words import _split_of, corpus_sources, manifest_sources
+    from sfcli.train.words import corpus_sources, manifest_sources, split_of
     from sfcli.words import SoundWords
     from sfcli.words_eval import evaluate_words
 
@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         sources = manifest_sources(args.manifest)
     else:
         sources = corpus_sources(args.corpus) if args.corpus else corpus_sources()
-    split = _split_of(args.split)
-    records = [s for s in sources if _split_of(s.split) == split]
+    split = split_of(args.split)
+    records = [s for s in sources if split_of(s.split) == split]
     if args.limit:
         records = records[: args.limit]
     if not records:

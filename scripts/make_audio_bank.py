@@ -27,10 +27,10 @@ from sfcli.words import AudioBank, SoundWords
 def _from_features(words: SoundWords, keys: list[str], path: Path) -> np.ndarray:
     """Bank rows from a train-words feature cache, checked against the model's backbone fingerprint."""
     from sfcli.train.common import load_checkpoint
-    from sfcli.train.words import _backbone_fingerprint
+    from sfcli.train.words import backbone_fingerprint
 
     blob = load_checkpoint(path) or {}
-    expected = _backbone_fingerprint(words, "aisfx")
+    expected = backbone_fingerprint(words, "aisfx")
     if blob.get("fingerprint") != expected:
         raise SystemExit(f"{path}: feature cache of another backbone or pooling ({blob.get('fingerprint')})")
     feats = blob["features"]

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from sfcli.train.common import save_checkpoint
-from sfcli.train.words import TrainWordsOptions, _backbone_fingerprint, _spread, build_model, corpus_sources
+from sfcli.train.words import TrainWordsOptions, backbone_fingerprint, build_model, corpus_sources, spread
 from sfcli.words import POOLS, SoundWords, SoundWordsConfig, pool_time
 
 
@@ -37,7 +37,7 @@ def _worker(part: int, parts: int, out: Path, max_windows: int, corpus: str | No
     for i, s in enumerate(sources):
         clip, sr = s.load()
         wins = model.windows(model.prepare_audio(clip, sr))
-        wins = wins[_spread(wins.shape[0], max_windows)]
+        wins = wins[spread(wins.shape[0], max_windows)]
         with torch.no_grad():  # (windows, channels, time), before any time pooling
             maps[s.key] = model.audio_backbone.maps(model.frontend(torch.from_numpy(wins))).to(torch.float16)
         if i % 1000 == 0:
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         maps.update(torch.load(part))
         part.unlink()
     for pool in args.pools:
-        fingerprint = _backbone_fingerprint(SoundWords(SoundWordsConfig(audio_pool=pool)), "aisfx")
+        fingerprint = backbone_fingerprint(SoundWords(SoundWordsConfig(audio_pool=pool)), "aisfx")
         feats = {k: pool_time(v.float(), pool).to(torch.float16) for k, v in maps.items()}
         folder = args.root / ("features" if pool == "max" else f"features-{pool}")
         save_checkpoint(folder / "features.pt", {"fingerprint": fingerprint, "features": feats})

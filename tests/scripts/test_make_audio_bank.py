@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from sfcli.train.common import save_checkpoint
-from sfcli.train.words import _backbone_fingerprint
+from sfcli.train.words import backbone_fingerprint
 from sfcli.words import SoundWords
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_audio_bank.py"
@@ -28,7 +28,7 @@ def test_bank_rows_from_the_feature_cache(tmp_path: Path) -> None:
     dim = words.config.audio_feature_dim
     feats = {"a": torch.randn(3, dim).half(), "b": torch.randn(1, dim).half(), "c": torch.randn(2, dim).half()}
     path = tmp_path / "features.pt"
-    save_checkpoint(path, {"fingerprint": _backbone_fingerprint(words, "aisfx"), "features": feats})
+    save_checkpoint(path, {"fingerprint": backbone_fingerprint(words, "aisfx"), "features": feats})
     rows = _module()._from_features(words, ["c", "a"], path)
     with torch.no_grad():
         ref = words.embed_window_features([feats["c"].float(), feats["a"].float()]).numpy()

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from sfcli.train.common import load_checkpoint
-from sfcli.train.words import TrainWordsOptions, _backbone_fingerprint, _spread, build_model, corpus_sources
+from sfcli.train.words import TrainWordsOptions, backbone_fingerprint, build_model, corpus_sources, spread
 from sfcli.words import SoundWordsConfig
 from tests.data.test_corpus import write_corpus
 
@@ -30,12 +30,12 @@ def test_two_processes_two_poolings_match_the_training_features(tmp_path: Path) 
         model = build_model(
             TrainWordsOptions(run_dir=tmp_path, model_config=SoundWordsConfig(audio_pool=pool)), torch.device("cpu")
         ).eval()
-        assert blob["fingerprint"] == _backbone_fingerprint(model, "aisfx")
+        assert blob["fingerprint"] == backbone_fingerprint(model, "aisfx")
         sources = corpus_sources(corpus)
         assert sorted(blob["features"]) == sorted(s.key for s in sources)
         for s in sources:
             wins = model.windows(model.prepare_audio(*s.load()))
-            wins = wins[_spread(wins.shape[0], 4)]
+            wins = wins[spread(wins.shape[0], 4)]
             with torch.no_grad():
                 ref = model.audio_features(torch.from_numpy(wins)).half()
             got = blob["features"][s.key]

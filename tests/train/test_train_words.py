@@ -226,9 +226,9 @@ def test_lock_text_training_keeps_text_head_and_reports_unseen(tmp_path: Path) -
 
 
 def test_pooling_enters_the_feature_fingerprint_and_soft_targets_train(tmp_path: Path) -> None:
-    from sfcli.train.words import _backbone_fingerprint
+    from sfcli.train.words import backbone_fingerprint
 
-    fp = {p: _backbone_fingerprint(SoundWords(SoundWordsConfig(audio_pool=p)), "aisfx") for p in ("max", "meanmax")}
+    fp = {p: backbone_fingerprint(SoundWords(SoundWordsConfig(audio_pool=p)), "aisfx") for p in ("max", "meanmax")}
     assert fp["max"] != fp["meanmax"]
     assert "max" not in json.loads(fp["max"])  # caches written before pooling was a setting stay valid
     src = _sources()
