@@ -10,7 +10,6 @@ Exit codes: 0 success; 1 an error (one line on stderr); 2 a usage error; 3 ``--m
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -70,10 +69,6 @@ eval_app = typer.Typer(
     help="Evaluate separation (default: `sfcli eval MANIFEST...`) or SoundWords (`sfcli eval words`).",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-def _cache_dir() -> Path:
-    return Path(os.environ.get("SFCLI_CACHE") or Path.home() / ".cache" / "sfcli").expanduser()
 
 
 def _progress(quiet: bool) -> Any:
@@ -136,11 +131,13 @@ def _separators(
     from sfcli.filter_model import SoundFilter
     from sfcli.words import SoundWords
 
-    separators: list[tuple[str, Any]] = [(str(f), Separator.from_pretrained(f, **opts)) for f in models]
+    # scores only: the query check (match report, presence estimate) would cost time and change nothing
+    load = {**opts, "check_queries": False}
+    separators: list[tuple[str, Any]] = [(str(f), Separator.from_pretrained(f, **load)) for f in models]
     if filters:
         sw = SoundWords.from_pretrained(words, device=opts["device"])
         separators += [(str(f), Separator(SoundFilter.from_pretrained(f), sw, **opts)) for f in filters]
-    return separators or [("shipped", Separator.from_pretrained(None, **opts))]
+    return separators or [("shipped", Separator.from_pretrained(None, **load))]
 
 
 def _run_with_progress(quiet: bool, run: Any) -> Any:
@@ -296,6 +293,7 @@ def eval_words(
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
 ) -> None:
     """Text↔audio retrieval recall and zero-shot accuracy of a SoundWords model (sfcli.words_eval)."""
+    from sfcli.data.corpus import default_corpus_dir
     from sfcli.errors import SfcliError
     from sfcli.train.words import corpus_sources, manifest_sources
     from sfcli.words import SoundWords
@@ -303,7 +301,7 @@ def eval_words(
 
     records = [r for m in manifests or [] for r in manifest_sources(m)]
     if split is not None:
-        root = corpus or _cache_dir() / "corpus"
+        root = corpus or default_corpus_dir()
         if not Path(root).exists():
             raise SfcliError(f"no corpus at {root}")
         records += [r for r in corpus_sources(root) if r.split == split]

@@ -185,12 +185,25 @@ def opus_roundtrip(x: np.ndarray, rng: np.random.Generator, sample_rate: int) ->
     return (y / scale).astype(np.float32)
 
 
+def _require_training_extra() -> None:
+    """A one-line error instead of an ImportError when scipy / pyroomacoustics are missing."""
+    import importlib.util
+
+    from sfcli.errors import SfcliError
+
+    missing = [m for m in ("scipy", "pyroomacoustics") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise SfcliError(f"augmentation needs {' and '.join(missing)}: pip install -e '.[train]'")
+
+
 class Augmenter:
     """Applies :class:`AugmentConfig` to sources and mixtures; deterministic for a given ``rng``."""
 
     def __init__(self, config: AugmentConfig, sample_rate: int = 16000, rirs: list[np.ndarray] | None = None) -> None:
         self.config = config
         self.sample_rate = sample_rate
+        if self.enabled:
+            _require_training_extra()
         self.rirs = rirs if rirs is not None else ([] if config.reverb <= 0 else rir_bank(sample_rate=sample_rate))
 
     @property

@@ -167,16 +167,33 @@ class _Audio:
         return self._cache[clip.audio]
 
 
-def _fit(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """A random ``n``-sample crop of ``x``, or ``x`` looped to ``n`` samples when shorter."""
-    if x.size >= n:
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
+
+
+def _fit(x: np.ndarray, n: int, rng: np.random.Generator, tries: int = 8) -> np.ndarray:
+    """A random ``n``-sample crop of ``x`` (or ``x`` looped to ``n`` samples when shorter).
+
+    Near-silent crops (RMS below a quarter of the clip's) are redrawn up to ``tries`` times and the
+    loudest is kept: a silent target or reference says nothing about separation.
+    """
+    if x.size < n:
+        return np.tile(x, -(-n // x.size))[:n]
+    floor = 0.25 * _rms(x)
+    best, best_rms = x[:n], -1.0
+    for _ in range(tries):
         start = int(rng.integers(0, x.size - n + 1))
-        return x[start : start + n]
-    return np.tile(x, -(-n // x.size))[:n]
+        crop = x[start : start + n]
+        r = _rms(crop)
+        if r >= floor and r > 1e-6:
+            return crop
+        if r > best_rms:
+            best, best_rms = crop, r
+    return best
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
-    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+    rms = _rms(x)
     return (x * (TARGET_RMS / rms)).astype(np.float32) if rms > 1e-8 else x.astype(np.float32)
 
 
