@@ -26,10 +26,6 @@ OMP_NUM_THREADS=1 torchrun --nproc_per_node 2 --no-python sfcli train-filter --b
 """
 
 
-def _cache_dir() -> Path:
-    return Path(os.environ.get("SFCLI_CACHE") or Path.home() / ".cache" / "sfcli").expanduser()
-
-
 # One alias per option keeps train_filter_cmd's signature one line per option.
 _Corpus = Annotated[Path | None, typer.Option("--corpus", help="Corpus folder (default: $SFCLI_CACHE/corpus).")]
 _Manifest = Annotated[
@@ -253,6 +249,7 @@ def _models(args: SimpleNamespace) -> tuple[Any, Any]:
 
 def _datasets(args: SimpleNamespace) -> tuple[Any, Any, list[str]]:
     """Training and validation mixtures + descriptions: --manifest, else --tiny tones, else the corpus."""
+    from sfcli.data.corpus import default_corpus_dir
     from sfcli.errors import SfcliError
     from sfcli.train.datasets import corpus_datasets, manifest_datasets, tone_datasets
 
@@ -260,14 +257,15 @@ def _datasets(args: SimpleNamespace) -> tuple[Any, Any, list[str]]:
         return manifest_datasets(args.manifest, args.seed, crop_seconds=args.crop_seconds)
     if args.tiny:
         return tone_datasets(args.seed, args.crop_seconds)
-    root = args.corpus or _cache_dir() / "corpus"
+    root = args.corpus or default_corpus_dir()
     if not root.exists():
         raise SfcliError(f"no corpus at {root}; build it first (python scripts/corpus/build.py)")
     robust = _robust_options(args)
     if robust.enabled:
+        from sfcli.data.pool import default_pool_dir
         from sfcli.train.datasets import robust_corpus_datasets
 
-        pool = args.pool or _cache_dir() / "pool"
+        pool = args.pool or default_pool_dir()
         return robust_corpus_datasets(root, args.seed, robust, pool if robust.label_free else None, args.crop_seconds)
     return corpus_datasets(root, args.seed, crop_seconds=args.crop_seconds, gain_db=args.gain_db)
 
@@ -300,9 +298,10 @@ def _apply_overrides(cfg: Any, args: SimpleNamespace) -> Any:
 
 def _options(args: SimpleNamespace, cfg: Any) -> Any:
     """:class:`~sfcli.train.filter.TrainFilterOptions` from the command line."""
+    from sfcli.data.corpus import default_cache_dir
     from sfcli.train.filter import TrainFilterOptions
 
-    run = args.run_dir or _cache_dir() / "runs" / "filter"
+    run = args.run_dir or default_cache_dir() / "runs" / "filter"
     same = ("steps", "batch_size", "lr", "warmup", "seed", "text_rate", "consistency_loss", "residual_output")
     same += ("projection", "postfilter", "refiner_lr_scale", "eval_every", "checkpoint_every", "valid_size")
     same += ("text_expansion", "device", "workers", "init", "lr_schedule")

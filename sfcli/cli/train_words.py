@@ -22,10 +22,6 @@ torchrun --nproc_per_node 4 --no-python sfcli train-words --device cuda --batch-
 """
 
 
-def _cache_dir() -> Path:
-    return Path(os.environ.get("SFCLI_CACHE") or Path.home() / ".cache" / "sfcli").expanduser()
-
-
 def train_words_cmd(
     manifest: Annotated[
         list[Path] | None,
@@ -130,6 +126,7 @@ def train_words_cmd(
     Both backbones stay frozen (features cached once in RUN_DIR); the same command run again
     continues from RUN_DIR/checkpoint.pt. Prints a JSON summary on stdout at the end.
     """
+    from sfcli.data.corpus import default_cache_dir, default_corpus_dir
     from sfcli.errors import SfcliError
     from sfcli.train.words import TrainWordsOptions, corpus_sources, manifest_sources, train_words
     from sfcli.words import POOLS, SoundWordsConfig
@@ -141,11 +138,11 @@ def train_words_cmd(
     if manifest:
         sources = [s for m in manifest for s in manifest_sources(m)]
     else:
-        root = corpus or _cache_dir() / "corpus"
+        root = corpus or default_corpus_dir()
         if not root.exists():
             raise SfcliError(f"no corpus at {root}; build it first or pass --manifest FILE")
         sources = corpus_sources(root)
-    run = run_dir or _cache_dir() / "runs" / "words"
+    run = run_dir or default_cache_dir() / "runs" / "words"
     cfg = (
         SoundWordsConfig.tiny()
         if tiny
