@@ -6,6 +6,7 @@
   softly once ``x`` passes 30 dB. (The paper prints ``−softplus(30 − SI-SDR)``; with that sign the loss
   would *rise* with SI-SDR, so the minus is a typo.)
 * :func:`separation_loss` – the three-term SoundFilter loss with the paper's ablation switches.
+* :func:`contrastive_loss` – SoundWords' symmetric InfoNCE (paper §3.1), with grouped and soft targets.
 
 All functions take waveforms shaped ``(B, T)`` or ``(B, 1, T)`` and reduce over time only; an ``eps``
 of 1e-8 inside every ratio keeps silent references from producing NaN or infinite gradients.
@@ -13,6 +14,7 @@ of 1e-8 inside every ratio keeps silent references from producing NaN or infinit
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -160,3 +162,38 @@ def separation_loss(
 
 
 __all__ = ["EPS", "LossParts", "separation_loss", "si_sdr", "snr", "soft_db_loss"]
+
+
+def contrastive_loss(
+    text: torch.Tensor,
+    audio: torch.Tensor,
+    logit_scale: torch.Tensor,
+    groups: torch.Tensor | None = None,
+    soft_target: torch.Tensor | None = None,
+    soft_weight: float = 0.0,
+) -> torch.Tensor:
+    """Symmetric InfoNCE over a batch of paired unit vectors ``(N, D)``.
+
+    Without ``groups`` row ``i`` of ``text`` matches row ``i`` of ``audio`` only. With ``groups``
+    (``(N,)`` integer ids, e.g. categories) every pair sharing a group counts as a positive and the
+    target distribution is uniform over them — so duplicates of one description in a batch are not
+    pushed apart. ``soft_target`` (``(N, N)``, symmetric, rows summing to 1, e.g. a softmax of the
+    text-backbone similarities of the batch's descriptions) is mixed into the target with weight
+    ``soft_weight``: a clip then also owes some probability to descriptions *related* to its own.
+    The scale is clamped to at most 100 (temperature ≥ 0.01).
+    """
+    scale = logit_scale.clamp(max=math.log(100.0)).exp()
+    logits = scale * text @ audio.t()
+    if groups is None and soft_target is None:
+        target = torch.arange(text.shape[0], device=text.device)
+        return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
+    if groups is None:
+        same = torch.eye(text.shape[0], dtype=logits.dtype, device=logits.device)
+    else:
+        same = (groups[:, None] == groups[None, :]).to(logits.dtype)
+    target = same / same.sum(dim=1, keepdim=True)
+    if soft_target is not None and soft_weight > 0:
+        target = (1.0 - soft_weight) * target + soft_weight * soft_target.to(logits.dtype)
+    loss_t = -(target * F.log_softmax(logits, dim=1)).sum(1).mean()
+    loss_a = -(target * F.log_softmax(logits.t(), dim=1)).sum(1).mean()
+    return 0.5 * (loss_t + loss_a)

@@ -36,6 +36,7 @@ from typing import Any
 import torch
 
 from sfcli.errors import SfcliError
+from sfcli.losses import contrastive_loss
 from sfcli.train.common import DistInfo, set_seed
 from sfcli.train.loop import Reporter, Throughput, distributed_run, due
 from sfcli.train.words_batches import build_tables, sampling_weights
@@ -60,7 +61,7 @@ from sfcli.train.words_features import (
 )
 from sfcli.train.words_heads import copy_text_head, lock_text_head, trainable_state, validate
 from sfcli.train.words_run import RunSplits, WordsRun, split_run
-from sfcli.words import SoundWords, SoundWordsConfig, contrastive_loss
+from sfcli.words import SoundWords, SoundWordsConfig
 from sfcli.words_eval import category_prompt
 
 

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from sfcli.errors import SfcliError
+from sfcli.losses import contrastive_loss
 from sfcli.train.common import (
     CHECKPOINT_NAME,
     DistInfo,
@@ -27,7 +28,7 @@ from sfcli.train.loop import Reporter, lr_at, set_lr, wrap_ddp
 from sfcli.train.words_batches import PairBatch, PairTables
 from sfcli.train.words_data import PairSource, cap_per_category, holdout_split, split_sources
 from sfcli.train.words_heads import Heads, score, trainable_state, validate
-from sfcli.words import SoundWords, contrastive_loss
+from sfcli.words import SoundWords
 
 if TYPE_CHECKING:
     from sfcli.train.words import TrainWordsOptions
