@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from sfcli.losses import separation_loss, si_sdr, snr, soft_db_loss
+from sfcli.losses import contrastive_loss, separation_loss, si_sdr, snr, soft_db_loss
 
 
 def _np_si_sdr(est: np.ndarray, ref: np.ndarray) -> float:
@@ -112,3 +112,39 @@ def test_absent_examples_are_scored_by_the_energy_the_target_keeps() -> None:
     parts = separation_loss(tgt, mix - tgt, tgt, mix - tgt, mix, absent=torch.tensor([False, True]))
     assert torch.isfinite(parts.target_si_sdr[0]) and torch.isnan(parts.target_si_sdr[1])
     assert np.isfinite(parts.as_dict()["target_si_sdr"])
+
+
+# ---- SoundWords' contrastive loss (moved from sfcli.words) -------------------------------------
+
+
+def test_contrastive_loss_matches_cross_entropy_and_groups() -> None:
+    torch.manual_seed(0)
+    t = torch.nn.functional.normalize(torch.randn(6, 8), dim=1)
+    a = torch.nn.functional.normalize(torch.randn(6, 8), dim=1)
+    scale = torch.tensor(np.log(10.0), dtype=torch.float32)
+    logits = 10.0 * t @ a.T
+    ref = 0.5 * (
+        torch.nn.functional.cross_entropy(logits, torch.arange(6))
+        + torch.nn.functional.cross_entropy(logits.T, torch.arange(6))
+    )
+    torch.testing.assert_close(contrastive_loss(t, a, scale), ref)
+    torch.testing.assert_close(contrastive_loss(t, a, scale, torch.arange(6)), ref)
+    # Two items of one group: pairing text 0 with audio 1 is no longer penalised as a negative.
+    g = torch.tensor([0, 0, 1, 2, 3, 4])
+    assert contrastive_loss(t, a, scale, g) != contrastive_loss(t, a, scale)
+
+
+def test_soft_targets_mix_into_the_contrastive_target() -> None:
+    torch.manual_seed(1)
+    t = torch.nn.functional.normalize(torch.randn(5, 8), dim=1)
+    a = torch.nn.functional.normalize(torch.randn(5, 8), dim=1)
+    scale = torch.tensor(np.log(10.0), dtype=torch.float32)
+    hard = contrastive_loss(t, a, scale)
+    # An identity soft target is the hard target, whatever its weight.
+    torch.testing.assert_close(contrastive_loss(t, a, scale, None, torch.eye(5), 0.7), hard)
+    uniform = torch.full((5, 5), 0.2)
+    torch.testing.assert_close(contrastive_loss(t, a, scale, None, uniform, 0.0), hard)
+    # Weight 1 with a uniform target: the loss is the mean negative log-softmax over all pairs.
+    logits = 10.0 * t @ a.T
+    ref = -0.5 * (torch.log_softmax(logits, dim=1).mean(1).mean() + torch.log_softmax(logits.T, dim=1).mean(1).mean())
+    torch.testing.assert_close(contrastive_loss(t, a, scale, None, uniform, 1.0), ref)

@@ -16,7 +16,6 @@ from sfcli.words import (
     LogMelCNN,
     SoundWords,
     SoundWordsConfig,
-    contrastive_loss,
     mel_filterbank,
     pool_time,
 )
@@ -229,21 +228,7 @@ def test_backbone_from_the_wheel_is_not_stored(tmp_path: Path) -> None:
     np.testing.assert_allclose(back.embed_audio([x], 16000), model.embed_audio([x], 16000), atol=1e-6)
 
 
-def test_contrastive_loss_matches_cross_entropy_and_groups() -> None:
-    torch.manual_seed(0)
-    t = torch.nn.functional.normalize(torch.randn(6, 8), dim=1)
-    a = torch.nn.functional.normalize(torch.randn(6, 8), dim=1)
-    scale = torch.tensor(np.log(10.0), dtype=torch.float32)
-    logits = 10.0 * t @ a.T
-    ref = 0.5 * (
-        torch.nn.functional.cross_entropy(logits, torch.arange(6))
-        + torch.nn.functional.cross_entropy(logits.T, torch.arange(6))
-    )
-    torch.testing.assert_close(contrastive_loss(t, a, scale), ref)
-    torch.testing.assert_close(contrastive_loss(t, a, scale, torch.arange(6)), ref)
-    # Two items of one group: pairing text 0 with audio 1 is no longer penalised as a negative.
-    g = torch.tensor([0, 0, 1, 2, 3, 4])
-    assert contrastive_loss(t, a, scale, g) != contrastive_loss(t, a, scale)
+def test_a_new_model_starts_at_temperature_0_1() -> None:
     assert SoundWords(SoundWordsConfig.tiny()).temperature() == pytest.approx(0.1)
 
 
@@ -263,22 +248,6 @@ def test_time_pooling_modes() -> None:
     torch.testing.assert_close(out[:, 32:], ref(spec))
     with pytest.raises(ValueError, match="audio_pool"):
         LogMelCNN(4, "median")
-
-
-def test_soft_targets_mix_into_the_contrastive_target() -> None:
-    torch.manual_seed(1)
-    t = torch.nn.functional.normalize(torch.randn(5, 8), dim=1)
-    a = torch.nn.functional.normalize(torch.randn(5, 8), dim=1)
-    scale = torch.tensor(np.log(10.0), dtype=torch.float32)
-    hard = contrastive_loss(t, a, scale)
-    # An identity soft target is the hard target, whatever its weight.
-    torch.testing.assert_close(contrastive_loss(t, a, scale, None, torch.eye(5), 0.7), hard)
-    uniform = torch.full((5, 5), 0.2)
-    torch.testing.assert_close(contrastive_loss(t, a, scale, None, uniform, 0.0), hard)
-    # Weight 1 with a uniform target: the loss is the mean negative log-softmax over all pairs.
-    logits = 10.0 * t @ a.T
-    ref = -0.5 * (torch.log_softmax(logits, dim=1).mean(1).mean() + torch.log_softmax(logits.T, dim=1).mean(1).mean())
-    torch.testing.assert_close(contrastive_loss(t, a, scale, None, uniform, 1.0), ref)
 
 
 # ---- the real text tower (one MiniLM load for the whole session) -----------------------------------
