@@ -3,7 +3,8 @@
     .venv/bin/python scripts/export_filter.py ~/.cache/sfcli/runs/filter-main models/soundfilter
 
 Takes the checkpoint's best state (the paper's selection rule, with SoundWords embedding distance on
-the fixed validation set) — also for runs stopped by ``--max-minutes`` before their last step.
+the fixed validation set) — also for runs stopped by ``--max-minutes`` before their last step;
+``--last`` takes its latest weights instead.
 """
 
 from __future__ import annotations
@@ -23,13 +24,17 @@ def main() -> None:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--fp32", action="store_true", help="keep float32 weights")
+    parser.add_argument(
+        "--last", action="store_true", help="export the checkpoint's latest weights instead of the selected best"
+    )
     args = parser.parse_args()
     state = load_checkpoint(args.run_dir / "checkpoint.pt")
     if state is None:
         raise SystemExit(f"no checkpoint in {args.run_dir}")
     model = SoundFilter(SoundFilterConfig.from_dict(state["model_config"]))
     best = state["best"]
-    model.load_state_dict(best["state"] if best.get("state") is not None else state["model"])
+    use_best = best.get("state") is not None and not args.last
+    model.load_state_dict(best["state"] if use_best else state["model"])
     model.save_pretrained(args.out, half=not args.fp32)
     # Check that fp16 storage keeps the outputs (after the model's post-filter, as Separator uses them).
     reloaded = SoundFilter.from_pretrained(args.out)
@@ -43,6 +48,7 @@ def main() -> None:
             {
                 "out": str(args.out),
                 "checkpoint_step": state["step"],
+                "exported": "best" if use_best else "last",
                 "best_step": best["step"],
                 "best_valid": best["metrics"],
                 "examples": state.get("examples"),
