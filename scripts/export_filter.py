@@ -40,8 +40,8 @@ def main() -> None:
     reloaded = SoundFilter.from_pretrained(args.out)
     x, c = torch.randn(1, 1, 32000), torch.nn.functional.normalize(torch.randn(1, 64), dim=1)
     with torch.no_grad():
-        a, _ = model.eval()(x, c, postfilter=True)
-        b, _ = reloaded(x, c, postfilter=True)
+        a, _ = model.eval().separate(x, c)
+        b, _ = reloaded.separate(x, c)
     snr = 10 * torch.log10(a.pow(2).sum() / (a - b).pow(2).sum().clamp_min(1e-20))
     print(
         json.dumps(

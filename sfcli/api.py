@@ -198,18 +198,22 @@ class Separator:
         return np.asarray(self.words.embed_audio([clip], reference_sample_rate)[0], dtype=np.float32)
 
     def window_fn(self, embedding: np.ndarray) -> WindowFn:
-        """A function mapping a model-rate window ``(channels, n)`` to its target ``(channels, n)``."""
+        """A function mapping a model-rate window ``(channels, n)`` to its target ``(channels, n)``: each
+        channel through :meth:`sfcli.filter_model.SoundFilter.separate` with this separator's settings."""
         cond = torch.as_tensor(np.asarray(embedding, dtype=np.float32), device=self.device).reshape(1, -1)
 
         def run(window: np.ndarray) -> np.ndarray:
             x = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)).to(self.device)
             with torch.inference_mode():
-                conds = cond.expand(x.shape[0], -1)
-                target, _ = self.filter(x.unsqueeze(1), conds, project=self.project)
-                target = target.squeeze(1)
-                if self.postfilter:
-                    target = self.filter.postfilter(x, target, conds, self.postfilter_fft, self.postfilter_power)
-            return target.cpu().numpy()
+                target, _ = self.filter.separate(
+                    x.unsqueeze(1),
+                    cond.expand(x.shape[0], -1),
+                    postfilter=self.postfilter,
+                    fft=self.postfilter_fft,
+                    power=self.postfilter_power,
+                    project=self.project,
+                )
+            return target.squeeze(1).cpu().numpy()
 
         return run
 

@@ -23,6 +23,10 @@ consistency loss instead.
 The config also names the spectral post-filter the model is used with (:meth:`SoundFilter.postfilter`,
 ``postfilter_fft`` / ``postfilter_power``; :mod:`sfcli.postfilter`) and, with ``refiner_channels > 0``,
 holds a learned mask refiner for it, so a model trained through the post-filter carries its settings.
+
+:meth:`SoundFilter.separate` is the one place that composes network → projection → post-filter: the
+API (:meth:`sfcli.api.Separator.window_fn`), training (``forward``, which DDP calls) and validation
+all run it.
 """
 
 from __future__ import annotations
@@ -199,7 +203,7 @@ class DecoderBlock(nn.Module):
 
 
 class SoundFilter(nn.Module):
-    """Conditioned U-Net separator. ``forward(mixture (B,1,T), cond (B,D)) -> (target, residual)``."""
+    """Conditioned U-Net separator. ``separate(mixture (B,1,T), cond (B,D)) -> (target, residual)``."""
 
     def __init__(self, config: SoundFilterConfig | None = None) -> None:
         super().__init__()
@@ -228,26 +232,53 @@ class SoundFilter(nn.Module):
             self.head = nn.Conv1d(cfg.channels, n_src, 7, padding=3)
         self.refiner = MaskRefiner(cfg.refiner_channels, cfg.cond_dim) if cfg.refiner_channels else None
 
-    # ------------------------------------------------------------------ forward
-    def forward(
-        self, mixture: torch.Tensor, cond: torch.Tensor, project: bool | None = None, postfilter: bool = False
+    # ------------------------------------------------------------------ separation
+    def separate(
+        self,
+        mixture: torch.Tensor,
+        cond: torch.Tensor,
+        postfilter: bool = True,
+        fft: int | None = None,
+        power: float | None = None,
+        project: bool | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Separate ``mixture`` (B, 1, T) given ``cond`` (B, cond_dim).
+        """Separate ``mixture`` (B, 1, T) or (B, T) given ``cond`` (B, cond_dim): the one inference path.
 
-        ``project`` overrides the config's mixture-consistency projection (``None``: use config).
-        ``postfilter`` passes the target through :meth:`postfilter` (residual = mixture − target).
+        Runs the network, the mixture-consistency projection (``project`` overrides the config's
+        ``consistency``; ``None``: use the config) and, with ``postfilter``, this model's spectral
+        post-filter (:meth:`postfilter`, learned refiner included; ``fft`` / ``power`` override the
+        config's ``postfilter_fft`` / ``postfilter_power``), after which residual = mixture − target.
+        :class:`sfcli.api.Separator`, training (through :meth:`forward`) and validation all call it.
         Returns ``(target, residual)``, each (B, 1, T). The input is RMS-normalised inside, so the
         outputs scale with the input and silence maps to silence.
         """
         if mixture.dim() == 2:
             mixture = mixture.unsqueeze(1)
-        cfg = self.config
         length = mixture.shape[-1]
-        pad = (-length) % cfg.hop
-        x = F.pad(mixture, (0, pad))
+        x = F.pad(mixture, (0, (-length) % self.config.hop))
         scale = x.pow(2).mean(dim=(1, 2), keepdim=True).sqrt() + 1e-8
         x = x / scale
+        target, residual = self._network(x, cond)
+        if (self.config.consistency == "projection") if project is None else project:
+            delta = (x - target - residual) / 2.0
+            target, residual = target + delta, residual + delta
+        target = (target * scale)[..., :length]
+        residual = (residual * scale)[..., :length]
+        if postfilter:
+            target = self.postfilter(mixture, target, cond, fft, power)
+            residual = mixture - target
+        return target, residual
 
+    def forward(
+        self, mixture: torch.Tensor, cond: torch.Tensor, project: bool | None = None, postfilter: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`separate` with the post-filter off unless asked for: the ``nn.Module`` call that
+        training makes (through DDP), ``model(mixture, cond, postfilter=...)``."""
+        return self.separate(mixture, cond, postfilter=postfilter, project=project)
+
+    def _network(self, x: torch.Tensor, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The U-Net on a normalised, hop-padded ``x`` (B, 1, T'): raw ``(target, residual)`` estimates."""
+        cfg = self.config
         if cfg.frontend == "filterbank":
             # Extra frame of context on the right so synthesis covers every input sample.
             feats = self.analysis(F.pad(x, (0, cfg.fb_kernel - cfg.fb_stride)))
@@ -277,15 +308,6 @@ class SoundFilter(nn.Module):
             wav = out
         target = wav[:, :1]
         residual = wav[:, 1:2] if cfg.residual_output else x - target
-
-        if (cfg.consistency == "projection") if project is None else project:
-            delta = (x - target - residual) / 2.0
-            target, residual = target + delta, residual + delta
-        target = (target * scale)[..., :length]
-        residual = (residual * scale)[..., :length]
-        if postfilter:
-            target = self.postfilter(mixture, target, cond)
-            residual = mixture - target
         return target, residual
 
     def postfilter(

@@ -55,6 +55,26 @@ def test_unprojected_target_is_the_raw_network_output(sep: Separator) -> None:
     np.testing.assert_allclose(res.target + res.residual, x, atol=1e-5)  # the residual still completes it
 
 
+@pytest.mark.parametrize("postfilter", [True, False])
+def test_a_window_is_separated_by_soundfilter_separate(make_tiny_models, tmp_path: Path, postfilter: bool) -> None:
+    """The API runs the model's one inference path: one window (no overlap, model rate) is bit-identical
+    to a direct :meth:`SoundFilter.separate` call, mask refiner included."""
+    import torch
+
+    models = make_tiny_models(tmp_path, postfilter_fft=1024, refiner_channels=4)
+    sep = Separator.from_pretrained(models, overlap_seconds=0.0, postfilter=postfilter, check_queries=False)
+    assert sep.filter.refiner is not None
+    x = (0.1 * np.random.default_rng(5).standard_normal((2, 32000))).astype(np.float32)
+    emb = sep.embed_query(text="owl hooting")
+    cond = torch.from_numpy(emb).reshape(1, -1).expand(2, -1)
+    with torch.inference_mode():
+        want = sep.filter.separate(torch.from_numpy(x).unsqueeze(1), cond, postfilter=postfilter)[0]
+    want = want.squeeze(1).numpy()
+    res = sep.separate(x, 16000, embedding=emb, check=False)
+    np.testing.assert_array_equal(res.target, want)
+    np.testing.assert_array_equal(res.residual, x - want)
+
+
 def test_query_changes_the_result(sep: Separator) -> None:
     x = (0.1 * np.random.default_rng(2).standard_normal(16000)).astype(np.float32)
     a = sep.separate(x, 16000, text="owl hooting").target

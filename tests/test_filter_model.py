@@ -9,6 +9,7 @@ import torch
 
 from sfcli.errors import ModelNotFoundError
 from sfcli.filter_model import SoundFilter, SoundFilterConfig
+from sfcli.postfilter import spectral_postfilter
 
 
 def _randomise_film(model: SoundFilter) -> None:
@@ -175,3 +176,28 @@ def test_postfilter_off_in_the_config_leaves_the_target() -> None:
         SoundFilterConfig(postfilter_fft=0, refiner_channels=4)
     with pytest.raises(ValueError, match="postfilter_fft"):
         SoundFilterConfig(postfilter_fft=2)
+
+
+def test_separate_is_network_projection_postfilter_and_forward_calls_it() -> None:
+    torch.manual_seed(5)
+    model = SoundFilter(SoundFilterConfig.tiny(postfilter_fft=512, refiner_channels=4)).eval()
+    _randomise_film(model)
+    with torch.no_grad():
+        model.refiner.out.weight.normal_(0, 0.3)
+    x, c = torch.randn(2, 1, 4000), torch.randn(2, 64)
+    with torch.no_grad():
+        t, r = model.separate(x, c)
+        raw, raw_res = model.separate(x, c, postfilter=False)
+        for a, b in zip(model(x, c, postfilter=True), (t, r), strict=True):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+        for a, b in zip(model(x, c), (raw, raw_res), strict=True):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+        torch.testing.assert_close(t, model.postfilter(x, raw, c), rtol=0, atol=0)
+        torch.testing.assert_close(r, x - t, rtol=0, atol=0)
+        torch.testing.assert_close(model.separate(x[:, 0], c)[0], t, rtol=0, atol=0)  # (B, T) input
+        other = spectral_postfilter(x, raw, 256, 2.0, refiner=model.refiner, cond=c)
+        torch.testing.assert_close(model.separate(x, c, fft=256, power=2.0)[0], other, rtol=0, atol=0)
+        torch.testing.assert_close(model.separate(x, c, fft=0)[0], raw, rtol=0, atol=0)
+        unprojected = model.separate(x, c, postfilter=False, project=False)
+    assert (unprojected[0] - raw).abs().mean() > 1e-6
+    torch.testing.assert_close(raw + raw_res, x)

@@ -12,7 +12,8 @@ Recipe (paper §3.3.1):
   ``softplus(30 − SNR(target + residual, mixture))`` (:func:`sfcli.losses.separation_loss`), with the
   ablation switches ``consistency_loss`` / ``residual_output`` / ``projection``; with ``postfilter`` the
   target is scored after the model's spectral post-filter (:meth:`SoundFilter.postfilter`, residual =
-  mixture − target), in training and validation, as :class:`sfcli.api.Separator` outputs it; a model
+  mixture − target), in training and validation, as :class:`sfcli.api.Separator` outputs it (all three
+  through :meth:`SoundFilter.separate`, the training step by way of ``forward`` and DDP); a model
   config with ``refiner_channels > 0`` adds a learned mask refiner to that post-filter, trained at
   ``refiner_lr_scale`` times the learning rate;
 * checkpoint selection with SoundWords in place of VGGish: every ``eval_every`` steps the model separates

@@ -54,10 +54,10 @@ def validate(
         outs, ress, raws = [], [], []
         for i in range(0, val.mixture.shape[0], 16):
             mix, cond = val.mixture[i : i + 16].to(device), val.cond[i : i + 16].to(device)
-            t, r = model(mix, cond, project=True, postfilter=postfilter)
+            t, r = model.separate(mix, cond, postfilter=postfilter, project=True)
             outs.append(t.cpu())
             ress.append(r.cpu())
-            raws.append(model(mix, cond, project=False)[0].cpu())
+            raws.append(model.separate(mix, cond, postfilter=False, project=False)[0].cpu())
         target, residual, raw = torch.cat(outs), torch.cat(ress), torch.cat(raws)
     finally:
         model.train(was)
