@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -32,6 +32,7 @@ from sfcli.audio import (
     check_reference,
     validate_array,
 )
+from sfcli.embedder import Embedder
 from sfcli.errors import OutputError, QueryError
 from sfcli.filter_model import SoundFilter
 from sfcli.pretrained import default_models_dir, resolve_device
@@ -43,14 +44,6 @@ if TYPE_CHECKING:  # pragma: no cover
     pass
 
 ProgressFn = Callable[[int, int], None]
-
-
-class Embedder(Protocol):
-    """What the separator needs from SoundWords."""
-
-    def embed_text(self, texts: Sequence[str]) -> np.ndarray: ...
-
-    def embed_audio(self, clips: Sequence[np.ndarray], sample_rate: int) -> np.ndarray: ...
 
 
 @dataclass
@@ -92,7 +85,7 @@ class Separator:
 
     Args:
         filter_model: the separation network.
-        words: the SoundWords embedder (text and audio towers).
+        words: the SoundWords embedder (text and audio towers; :class:`sfcli.embedder.Embedder`).
         device: "cpu", "cuda" or "auto".
         window_seconds: window length at the model rate (the model was trained on 2 s crops).
         overlap_seconds: cross-faded overlap between consecutive windows.
@@ -186,11 +179,8 @@ class Separator:
         if text is not None:
             if not isinstance(text, str) or not text.strip():
                 raise QueryError("the text query is empty")
-            text_query = getattr(self.words, "text_query", None)
             expand = self.text_expansion if raw_text is None else not raw_text
-            if expand and text_query is not None:
-                return np.asarray(text_query([text.strip()])[0], dtype=np.float32)
-            return np.asarray(self.words.embed_text([text.strip()])[0], dtype=np.float32)
+            return np.asarray(self.words.text_query([text.strip()], expand=expand)[0], dtype=np.float32)
         clip = check_reference(reference, reference_sample_rate)  # type: ignore[arg-type]
         loop_to = round(self.loop_reference_seconds * reference_sample_rate)
         if clip.shape[0] < loop_to:

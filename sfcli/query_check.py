@@ -32,12 +32,13 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from sfcli.embedder import Embedder
 from sfcli.errors import ModelNotFoundError
 from sfcli.pretrained import atomic_write_bytes
 
@@ -48,14 +49,9 @@ PRESENCE_SCORES = ("target", "target-mixture", "target-residual")
 Match = tuple[str, float]
 
 
-class CheckableWords(Protocol):
-    """What the checks need from SoundWords (:class:`sfcli.words.SoundWords` has all of it)."""
-
-    config: Any
-
-    def text_features(self, texts: Sequence[str]) -> torch.Tensor: ...
-
-    def embed_audio(self, clips: Sequence[np.ndarray], sample_rate: int) -> np.ndarray: ...
+CheckableWords = Embedder
+"""The checks' embedder (``config``, ``text_features``, ``embed_audio``): :class:`sfcli.embedder.Embedder`,
+under its former name."""
 
 
 @dataclass
@@ -72,7 +68,7 @@ def _mono(x: np.ndarray) -> np.ndarray:
     return x.mean(axis=0) if x.ndim == 2 else x
 
 
-def window_samples(words: CheckableWords, sample_rate: int) -> int:
+def window_samples(words: Embedder, sample_rate: int) -> int:
     """Samples at ``sample_rate`` that make (just under) one SoundWords analysis window."""
     cfg = words.config
     return max(1, int(cfg.window_samples * sample_rate / cfg.sample_rate) - 2)
@@ -140,7 +136,7 @@ def _peak(x: np.ndarray) -> float:
 
 
 def presence_scores(
-    words: CheckableWords,
+    words: Embedder,
     query: np.ndarray,
     windows: Sequence[tuple[np.ndarray, np.ndarray]],
     sample_rate: int,
@@ -187,7 +183,7 @@ class QueryChecker:
 
     def __init__(
         self,
-        words: CheckableWords,
+        words: Embedder,
         categories: dict[str, list[str]],
         match_threshold: float,
         presence_threshold: float,
@@ -213,7 +209,7 @@ class QueryChecker:
 
     # ---- files ------------------------------------------------------------------------------------
     @classmethod
-    def load(cls, folder: str | os.PathLike[str], words: CheckableWords) -> QueryChecker | None:
+    def load(cls, folder: str | os.PathLike[str], words: Embedder) -> QueryChecker | None:
         """Read ``query_check.json`` from a SoundWords model folder; ``None`` when there is none."""
         path = Path(folder) / QUERY_CHECK_FILE
         if not path.is_file():

@@ -12,24 +12,17 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from torch import nn
 
+from sfcli.embedder import Embedder
 from sfcli.errors import SfcliError
 from sfcli.train.common import load_checkpoint, save_checkpoint
 
 if TYPE_CHECKING:
     from sfcli.train.examples import Example
-
-
-class Embedder(Protocol):
-    """What training needs of SoundWords."""
-
-    def embed_text(self, texts: Sequence[str]) -> np.ndarray: ...
-
-    def embed_audio(self, clips: Sequence[np.ndarray], sample_rate: int) -> np.ndarray: ...
 
 
 def example_choices(seed: int, index: int, text_rate: float) -> tuple[bool, float]:
@@ -204,7 +197,7 @@ class ConditioningCache:
     ) -> None:
         if windows is not None and all(windows[i] is not None for i in idx):
             wins = [np.asarray(windows[i]) for i in idx]
-            embs = np.asarray(self.words.embed_windows(wins), np.float32)  # type: ignore[attr-defined]
+            embs = np.asarray(self.words.embed_windows(wins), np.float32)
         else:
             clips = [np.asarray(items[i].cond_audio, dtype=np.float32) for i in idx]
             embs = np.asarray(self.words.embed_audio(clips, self.sr), np.float32)

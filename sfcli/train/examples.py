@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from sfcli.embedder import Embedder
 from sfcli.errors import SfcliError
 from sfcli.train.conditioning import ConditioningCache, chosen_description, example_choices
 
@@ -165,7 +166,7 @@ class LoadedBatch:
         return out
 
 
-def _has_windows(words: Any) -> bool:
+def _has_windows(words: Embedder | None) -> bool:
     return callable(getattr(words, "audio_windows", None)) and callable(getattr(words, "embed_windows", None))
 
 
@@ -174,7 +175,7 @@ def load_batch(
     indices: Sequence[int],
     seed: int,
     text_rate: float,
-    words: Any = None,
+    words: Embedder | None = None,
     sample_rate: int = 16000,
     transform: ExampleTransform | None = None,
 ) -> LoadedBatch:

@@ -51,12 +51,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from sfcli.embedder import Embedder
 from sfcli.errors import SfcliError
 from sfcli.filter_model import SoundFilter, SoundFilterConfig
 from sfcli.losses import separation_loss, si_sdr
 from sfcli.train import filter_state
 from sfcli.train.common import DistInfo, set_seed
-from sfcli.train.conditioning import ConditioningCache, Embedder, TextExpander, words_fingerprint
+from sfcli.train.conditioning import ConditioningCache, TextExpander, words_fingerprint
 from sfcli.train.datasets import corpus_datasets, manifest_datasets
 from sfcli.train.examples import Batch, BatchPlan, ExampleTransform
 from sfcli.train.feed import BatchFeed

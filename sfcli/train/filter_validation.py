@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from sfcli.embedder import Embedder
 from sfcli.filter_model import SoundFilter
 from sfcli.losses import si_sdr
-from sfcli.train.conditioning import ConditioningCache, Embedder
+from sfcli.train.conditioning import ConditioningCache
 from sfcli.train.examples import make_batch
 
 

@@ -40,7 +40,8 @@ class SoundWords(nn.Module):
         (t @ a.T)                                  # cosine similarity
 
     The saved state holds the audio CNN, both projection heads and the temperature; the frozen text
-    backbone is loaded from its wheel on first use.
+    backbone is loaded from its wheel on first use. It implements :class:`sfcli.embedder.Embedder`, what
+    the separator, the query check and the trainers take.
     """
 
     def __init__(self, config: SoundWordsConfig | None = None) -> None:
