@@ -87,7 +87,7 @@ class Separator:
         filter_model: the separation network.
         words: the SoundWords embedder (text and audio towers; :class:`sfcli.embedder.Embedder`).
         device: "cpu", "cuda" or "auto".
-        window_seconds: window length at the model rate (the model was trained on 2 s crops).
+        window_seconds: window length at the model rate (:attr:`model_rate`; the model was trained on 2 s crops).
         overlap_seconds: cross-faded overlap between consecutive windows.
         text_expansion: answer text queries through the SoundWords audio bank when the model has one
             (:meth:`sfcli.words.SoundWords.text_query`); ``False`` conditions on the plain text embedding.
@@ -139,7 +139,12 @@ class Separator:
         self.postfilter_fft = postfilter_fft
         self.postfilter_power = postfilter_power
         self.query_check = query_check
-        self.model_rate = int(filter_model.config.sample_rate)
+
+    @property
+    def model_rate(self) -> int:
+        """The rate windows are separated at: the filter model's config ``sample_rate`` (configs without
+        one get :data:`sfcli.audio.MODEL_SAMPLE_RATE`)."""
+        return int(self.filter.config.sample_rate)
 
     @classmethod
     def from_pretrained(

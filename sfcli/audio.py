@@ -24,6 +24,8 @@ import soxr
 from sfcli.errors import AudioError, OutputError, QueryError
 from sfcli.sample_format import PCM_BITS, to_pcm
 
+# The default model rate, for SoundFilter configs without ``sample_rate``: the separator runs at its model's
+# config rate (sfcli.api.Separator.model_rate).
 MODEL_SAMPLE_RATE = 16000
 MIN_REFERENCE_SECONDS = 0.1
 SNDFILE_EXTENSIONS = {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au"}

@@ -41,6 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sfcli.audio import MODEL_SAMPLE_RATE
 from sfcli.errors import ModelNotFoundError
 from sfcli.postfilter import DEFAULT_FFT, DEFAULT_POWER, MaskRefiner, spectral_postfilter
 from sfcli.pretrained import load_model_folder, resolve_model_dir, save_model_folder
@@ -52,7 +53,7 @@ MODEL_NAME = "soundfilter"
 class SoundFilterConfig:
     """Hyper-parameters of :class:`SoundFilter` (saved as ``config.json`` beside the weights)."""
 
-    sample_rate: int = 16000
+    sample_rate: int = MODEL_SAMPLE_RATE  # the rate the model runs at; Separator resamples to it
     cond_dim: int = 64
     frontend: str = "filterbank"  # "filterbank" (shipped) or "waveform" (paper)
     fb_channels: int = 128  # filterbank: number of learned analysis filters

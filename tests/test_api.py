@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sfcli import SeparationResult, Separator
+from sfcli.audio import MODEL_SAMPLE_RATE
 from sfcli.errors import AudioError, ModelNotFoundError, QueryError
 
 
@@ -192,3 +193,37 @@ def test_text_queries_go_through_the_audio_bank(tiny_models: Path, tmp_path: Pat
         expanded.embed_query(reference=clip, reference_sample_rate=16000),
         raw.embed_query(reference=clip, reference_sample_rate=16000),
     )
+
+
+def test_the_model_rate_comes_from_the_filter_config(make_tiny_models, tmp_path: Path, write_wav) -> None:
+    """A SoundFilter configured at 8 kHz gets 2 s windows of 8 kHz audio; outputs keep the input's rate
+    and length (arrays and files)."""
+    import soundfile as sf
+    import torch
+
+    from sfcli.filter_model import SoundFilterConfig
+
+    assert SoundFilterConfig.from_dict({}).sample_rate == MODEL_SAMPLE_RATE  # configs without the key
+    sep = Separator.from_pretrained(make_tiny_models(tmp_path / "m", sample_rate=8000), check_queries=False)
+    assert sep.model_rate == 8000
+    windows: list[tuple[int, ...]] = []
+    separate = sep.filter.separate
+    sep.filter.separate = lambda x, *a, **k: windows.append(tuple(x.shape)) or separate(x, *a, **k)
+    emb = sep.embed_query(text="owl hooting")
+    for shape, sr in (((2, 44100), 44100), ((20000,), 8000), ((1, 7000), 16000)):
+        x = (0.1 * np.random.default_rng(6).standard_normal(shape)).astype(np.float32)
+        res = sep.separate(x, sr, embedding=emb, check=False)
+        assert res.target.shape == res.residual.shape == x.shape and res.sample_rate == sr
+        np.testing.assert_allclose(res.target + res.residual, x, atol=1e-5)
+    assert windows and all(w[-1] == 16000 for w in windows)  # 2 s at the model's 8 kHz
+    x = (0.1 * np.random.default_rng(7).standard_normal((1, 16000))).astype(np.float32)
+    sep.overlap_seconds = 0.0
+    with torch.inference_mode():
+        want = separate(torch.from_numpy(x).unsqueeze(1), torch.from_numpy(emb).reshape(1, -1))[0]
+    np.testing.assert_array_equal(sep.separate(x, 8000, embedding=emb, check=False).target, want[:, 0].numpy())
+    sep.overlap_seconds = 0.25
+    wav = write_wav("in.wav", seconds=1.3, sr=22050, channels=2)
+    sep.separate_file(wav, tmp_path / "t.wav", tmp_path / "r.wav", embedding=emb, check=False)
+    for out in ("t.wav", "r.wav"):
+        info = sf.info(tmp_path / out)
+        assert (info.samplerate, info.frames, info.channels) == (22050, sf.info(wav).frames, 2)
