@@ -7,12 +7,15 @@
   same reference: 0 dB is "no separation".
 * :func:`ideal_ratio_mask_separation` – the oracle that knows both sources: an STFT magnitude-ratio mask
   ``|S| / (|S| + |N|)`` applied to the mixture and inverted with the mixture's phase. Its SI-SDRi is the
-  usual reference bound for mask-based separators at that STFT resolution.
+  usual reference bound for mask-based separators at that STFT resolution (the STFT is
+  :func:`sfcli.dsp.centred_stft`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from sfcli.dsp import centred_istft, centred_stft
 
 EPS = 1e-8
 
@@ -57,31 +60,6 @@ def si_sdri_np(estimate: np.ndarray, reference: np.ndarray, mixture: np.ndarray,
     return si_sdr_np(estimate, reference, eps) - si_sdr_np(mixture, reference, eps)
 
 
-def _stft(x: np.ndarray, n_fft: int, hop: int) -> tuple[np.ndarray, int]:
-    """Hann-windowed STFT of a padded signal: ``(frames, n_fft // 2 + 1)`` and the padded length."""
-    n = x.shape[0]
-    frames = max(1, int(np.ceil((n + n_fft) / hop)))
-    total = (frames - 1) * hop + n_fft
-    padded = np.zeros(total)
-    padded[n_fft // 2 : n_fft // 2 + n] = x
-    idx = np.arange(n_fft)[None, :] + hop * np.arange(frames)[:, None]
-    win = np.hanning(n_fft + 1)[:-1]
-    return np.fft.rfft(padded[idx] * win, axis=1), total
-
-
-def _istft(spec: np.ndarray, n_fft: int, hop: int, total: int, n: int) -> np.ndarray:
-    """Weighted overlap-add inverse of :func:`_stft`, cut back to ``n`` samples."""
-    win = np.hanning(n_fft + 1)[:-1]
-    frames = np.fft.irfft(spec, n=n_fft, axis=1) * win
-    out = np.zeros(total)
-    norm = np.zeros(total)
-    for i in range(frames.shape[0]):
-        out[i * hop : i * hop + n_fft] += frames[i]
-        norm[i * hop : i * hop + n_fft] += win**2
-    out /= np.maximum(norm, 1e-8)
-    return out[n_fft // 2 : n_fft // 2 + n]
-
-
 def ideal_ratio_mask_separation(
     target: np.ndarray,
     background: np.ndarray,
@@ -102,13 +80,13 @@ def ideal_ratio_mask_separation(
     if not (t.shape == b.shape == m.shape):
         raise ValueError("target, background and mixture must have the same length")
     n = m.shape[0]
-    st, total = _stft(t, n_fft, hop)
-    sb, _ = _stft(b, n_fft, hop)
-    sm, _ = _stft(m, n_fft, hop)
+    st, total = centred_stft(t, n_fft, hop)
+    sb, _ = centred_stft(b, n_fft, hop)
+    sm, _ = centred_stft(m, n_fft, hop)
     at, ab = np.abs(st) ** power, np.abs(sb) ** power
     mask = at / (at + ab + EPS)
-    est_t = _istft(sm * mask, n_fft, hop, total, n)
-    est_b = _istft(sm * (1.0 - mask), n_fft, hop, total, n)
+    est_t = centred_istft(sm * mask, n_fft, hop, total, n)
+    est_b = centred_istft(sm * (1.0 - mask), n_fft, hop, total, n)
     return est_t.astype(np.float32), est_b.astype(np.float32)
 
 

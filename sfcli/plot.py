@@ -6,21 +6,11 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 from sfcli.audio import default_file_mode, load_audio, resample, to_mono
+from sfcli.dsp import log_power_spectrogram
 
 PLOT_RATE = 16000
 MAX_PLOT_SECONDS = 600.0
-
-
-def _log_spectrogram(x: np.ndarray, n_fft: int = 512, hop: int = 128) -> np.ndarray:
-    if x.shape[0] < n_fft:
-        x = np.pad(x, (0, n_fft - x.shape[0]))
-    frames = 1 + (x.shape[0] - n_fft) // hop
-    idx = np.arange(n_fft)[None, :] + hop * np.arange(frames)[:, None]
-    spec = np.abs(np.fft.rfft(x[idx] * np.hanning(n_fft).astype(np.float32), axis=1)) ** 2
-    return 10.0 * np.log10(spec.T + 1e-10)
 
 
 def plot_separation(
@@ -41,7 +31,7 @@ def plot_separation(
     for name, path in (("mixture", mixture), ("target", target), ("residual", residual)):
         data, sr = load_audio(path)
         mono = to_mono(data)[: int(MAX_PLOT_SECONDS * sr)]
-        specs.append((name, _log_spectrogram(resample(mono, sr, PLOT_RATE)), mono.shape[0] / sr))
+        specs.append((name, log_power_spectrogram(resample(mono, sr, PLOT_RATE)), mono.shape[0] / sr))
     vmax = max(float(s.max()) for _, s, _ in specs)
     fig, axes = plt.subplots(3, 1, figsize=(10, 8), sharex=True, constrained_layout=True)
     for ax, (name, spec, dur) in zip(axes, specs, strict=True):

@@ -16,7 +16,7 @@ test SI-SDRi by 0.43 dB for text and for audio queries (docs/results.md).
 The mask is ``sigmoid(p · (log|T| − log|R|))``, written that way so that a :class:`MaskRefiner` (a
 small conditioned 2-D convolution over the STFT grid, part of a SoundFilter whose config sets
 ``refiner_channels``) can add a learned correction to its logit. The refiner's last layer starts at
-zero, so a refined model starts out exactly as the fixed post-filter.
+zero, so a refined model starts out exactly as the fixed post-filter. The STFTs are :mod:`sfcli.dsp`'s.
 """
 
 from __future__ import annotations
@@ -25,14 +25,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sfcli.dsp import istft, log_magnitude, stft
+
 DEFAULT_FFT = 4096
 DEFAULT_POWER = 1.5
-_EPS = 1e-12
-
-
-def _log_mag(spec: torch.Tensor) -> torch.Tensor:
-    """``log |spec|``, with a gradient that stays finite at zero (training backpropagates through it)."""
-    return 0.5 * torch.log(spec.real.square() + spec.imag.square() + _EPS)
+_EPS = 1e-12  # of log_magnitude: its gradient stays finite at zero (training backpropagates through it)
 
 
 class MaskRefiner(nn.Module):
@@ -105,16 +102,16 @@ def spectral_postfilter(
     t = target.reshape(-1, n).float()
     hop = n_fft // 4
     win = torch.hann_window(n_fft, device=x.device)
-    spec_x = torch.stft(x, n_fft, hop, window=win, return_complex=True)
-    spec_t = torch.stft(t, n_fft, hop, window=win, return_complex=True)
-    log_ratio = _log_mag(spec_t) - _log_mag(spec_x - spec_t)
+    spec_x = stft(x, n_fft, hop, win)
+    spec_t = stft(t, n_fft, hop, win)
+    log_ratio = log_magnitude(spec_t, _EPS) - log_magnitude(spec_x - spec_t, _EPS)
     logit = power * log_ratio
     if refiner is not None:
         if cond is None or cond.shape[0] != x.shape[0]:
             raise ValueError("the mask refiner needs one query vector per waveform (cond)")
-        logit = logit + refiner(log_ratio, _log_mag(spec_x), cond.float())
+        logit = logit + refiner(log_ratio, log_magnitude(spec_x, _EPS), cond.float())
     mask = torch.sigmoid(logit)
-    out = torch.istft(mask * spec_x, n_fft, hop, window=win, length=n)
+    out = istft(mask * spec_x, n_fft, hop, win, length=n)
     return out.reshape(*lead, n).to(target.dtype)
 
 

@@ -7,7 +7,7 @@ Two towers end in fully connected layers into one shared 64-d, L2-normalised spa
   trainable projection. Its 384-d sentence features are cached per text (``SoundWords.text_cache``),
   so training never runs MiniLM twice on the same text and MiniLM is only loaded when a text that is
   not cached is asked for.
-* **audio tower** — a log-mel front end (``torch.stft``, HTK mel filters) and a 2-D CNN whose
+* **audio tower** — a log-mel front end (:mod:`sfcli.dsp`: STFT, HTK mel filters) and a 2-D CNN whose
   parameter layout matches the pretrained aiSFX embedding network (Ma & Lerch, ISMIR 2022, CC BY 4.0),
   so it can be warm-started from aiSFX's ``checkpoint.pth``; then a trainable projection. Audio is
   resampled to the tower's rate, cut into windows of ``window_frames`` spectrogram frames (about 2.3 s)
@@ -24,6 +24,7 @@ Everything is importable from ``sfcli.words`` as before the split.
 
 from __future__ import annotations
 
+from sfcli.dsp import mel_filterbank
 from sfcli.losses import contrastive_loss
 from sfcli.words.audio_tower import (
     POOLS,
@@ -33,7 +34,6 @@ from sfcli.words.audio_tower import (
     TinyCNN,
     aisfx_checkpoint_path,
     load_aisfx_state,
-    mel_filterbank,
     pool_time,
 )
 from sfcli.words.bank import AudioBank

@@ -1,42 +1,19 @@
-"""The audio tower of SoundWords: log-mel front end (``torch.stft``, HTK mel filters), the aiSFX-layout
-CNN (warm-started from aiSFX's checkpoint) and the tiny test CNN, and time pooling of their feature maps."""
+"""The audio tower of SoundWords: log-mel front end (:func:`sfcli.dsp.stft`, HTK mel filters from
+:func:`sfcli.dsp.mel_filterbank`), the aiSFX-layout CNN (warm-started from aiSFX's checkpoint) and the tiny
+test CNN, and time pooling of their feature maps."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sfcli.dsp import mel_filterbank, power, stft
 from sfcli.errors import ModelNotFoundError
 from sfcli.words.config import AISFX_LOG_MAX, SoundWordsConfig
-
-
-def _hz_to_mel_htk(hz: np.ndarray) -> np.ndarray:
-    return 2595.0 * np.log10(1.0 + hz / 700.0)
-
-
-def _mel_to_hz_htk(mel: np.ndarray) -> np.ndarray:
-    return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
-
-
-def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, f_min: float, f_max: float) -> np.ndarray:
-    """Triangular HTK-scale mel filters, each scaled to unit area (sum 1): ``(n_fft // 2 + 1, n_mels)``."""
-    f_max = min(f_max, sample_rate / 2)
-    bins = np.linspace(0.0, sample_rate / 2, n_fft // 2 + 1)
-    edges = _mel_to_hz_htk(np.linspace(_hz_to_mel_htk(np.array(f_min)), _hz_to_mel_htk(np.array(f_max)), n_mels + 2))
-    fb = np.zeros((n_fft // 2 + 1, n_mels), dtype=np.float64)
-    for m in range(n_mels):
-        lo, mid, hi = edges[m], edges[m + 1], edges[m + 2]
-        rising = (bins - lo) / max(mid - lo, 1e-9)
-        falling = (hi - bins) / max(hi - mid, 1e-9)
-        fb[:, m] = np.clip(np.minimum(rising, falling), 0.0, None)
-    sums = fb.sum(axis=0, keepdims=True)
-    fb = fb / np.where(sums > 0, sums, 1.0)
-    return fb.astype(np.float32)
 
 
 class LogMelFrontend(nn.Module):
@@ -56,17 +33,8 @@ class LogMelFrontend(nn.Module):
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         """Compute the spectrogram of a batch of equally long waveforms."""
-        spec = torch.stft(
-            wave,
-            n_fft=self.n_fft,
-            hop_length=self.hop_length,
-            window=self.window,
-            center=True,
-            pad_mode="constant",
-            return_complex=True,
-        )
-        power = spec.real.square() + spec.imag.square()  # (B, freq, frames)
-        mel = torch.matmul(power.transpose(1, 2), self.filters)  # (B, frames, n_mels)
+        spec = stft(wave, self.n_fft, self.hop_length, self.window, pad_mode="constant")
+        mel = torch.matmul(power(spec).transpose(1, 2), self.filters)  # (B, frames, n_mels)
         return torch.log10(1.0 + 1e4 * mel) / AISFX_LOG_MAX
 
 
