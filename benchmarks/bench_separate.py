@@ -11,7 +11,8 @@
 Real-time factor = processing seconds / audio seconds, measured through ``Separator.separate_file``
 (disk in, disk out, resampling and 2 s overlap-add included) with ``--threads`` torch threads (the
 first value; default 2; ``auto`` = the cores now idle, as ``sfcli separate`` picks by default) and
-``OMP_WAIT_POLICY=PASSIVE`` unless set otherwise, as in ``sfcli separate``. Every row records its
+the OpenMP wait policy ``sfcli separate`` picks for that count (``sfcli.threads.openmp_wait_policy``)
+unless ``OMP_WAIT_POLICY`` is set. Every row records its
 torch thread count and the 1-minute load average before and after it: a figure measured on a busy
 machine is not the machine's speed (see ``sfcli.threads``). The network is
 the shipped SoundFilter when models/ holds one, else the default configuration with random weights
@@ -37,7 +38,16 @@ import soundfile as sf
 
 from sfcli import threads
 
-threads.prefer_passive_openmp()  # before torch loads, as sfcli separate does
+
+def _first_threads_arg(argv: list[str]) -> int | None:
+    """The first ``--threads`` value on the command line (``None`` for ``auto``; 2 when absent)."""
+    if "--threads" not in argv or argv.index("--threads") + 1 >= len(argv):
+        return 2
+    value = argv[argv.index("--threads") + 1]
+    return None if value == "auto" else int(value) if value.isdigit() else 2
+
+
+threads.choose_openmp_wait_policy(_first_threads_arg(sys.argv))  # before torch loads, as sfcli separate does
 import torch  # noqa: E402
 
 

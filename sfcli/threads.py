@@ -6,8 +6,9 @@ and OpenMP's default of spinning while it waits at each barrier burns the time s
 threads need: a separation then slows down far more than the load alone explains. So the default
 thread count is the number of cores that are actually idle (cores this process may run on, minus the
 1-minute load average, at least 1), and ``OMP_WAIT_POLICY=PASSIVE`` makes waiting OpenMP threads
-sleep instead of spinning. Results do not depend on the thread count beyond float rounding; pass an
-explicit count (``sfcli separate --threads N``) for bit-identical reruns across machines and loads.
+sleep instead of spinning, except when every core is idle and used (:func:`openmp_wait_policy`).
+Results do not depend on the thread count beyond float rounding; pass an explicit count
+(``sfcli separate --threads N``) for bit-identical reruns across machines and loads.
 
 Nothing here imports torch at module level, so the CLI can check its arguments without loading it.
 """
@@ -54,15 +55,30 @@ def idle_cores() -> int:
     return max(1, min(cores, round(cores - load)))
 
 
-def prefer_passive_openmp() -> bool:
-    """Ask OpenMP to sleep rather than spin while it waits (``OMP_WAIT_POLICY=PASSIVE``).
+def openmp_wait_policy(threads: int | None) -> str:
+    """The OpenMP wait policy for a run with ``threads`` intra-op threads (``None``: :func:`idle_cores`).
+
+    ``ACTIVE`` (threads spin at each barrier) only when the run uses every usable core, more than one,
+    and all of them are idle: SoundFilter's small convolutions meet a barrier every few microseconds,
+    and waking sleeping threads there costs more than the second core gains (idle 2-core machine,
+    16 kHz mono, ``benchmarks/bench_separate.py --quick``: RTF 0.014 spinning, 0.030 sleeping, 0.018
+    with one thread). ``PASSIVE`` otherwise: where cores are busy, spinning threads take the time
+    slices the others need (one core busy, 2 threads: RTF 0.035 spinning, 0.026 sleeping).
+    """
+    cores = usable_cores()
+    n = idle_cores() if threads is None else max(1, int(threads))
+    return "ACTIVE" if n > 1 and n == cores == idle_cores() else "PASSIVE"
+
+
+def choose_openmp_wait_policy(threads: int | None) -> bool:
+    """Set ``OMP_WAIT_POLICY`` by :func:`openmp_wait_policy` for a run with ``threads`` threads.
 
     OpenMP reads the variable once, when torch loads it, so this only has an effect before torch is
     imported, and never overrides a value the user set. Returns whether it can still take effect.
     """
     if "torch" in sys.modules:
         return False
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("OMP_WAIT_POLICY", openmp_wait_policy(threads))
     return True
 
 

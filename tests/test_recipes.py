@@ -78,6 +78,21 @@ def test_a_finished_recipe_skips_its_stages_when_run_again(smoke_work: Path) -> 
     assert proc.stdout.count("done earlier") == 5
 
 
+@pytest.mark.slow
+def test_realworld_ablation_smoke_trains_scores_and_tabulates_every_row(tmp_path: Path) -> None:
+    proc = _run("realworld.sh", "--smoke", "--work", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for k in range(1, 5):
+        summary = json.loads((tmp_path / "runs" / f"rw-r{k}.json").read_text())
+        assert summary["finished"] and summary["step"] == 2
+        assert (tmp_path / "models" / f"rw-r{k}" / "config.json").is_file()
+    table = (tmp_path / "ablation.md").read_text().splitlines()
+    rows = [line for line in table if line.startswith("| r") and not line.startswith("| row")]
+    assert [r.split(":")[0] for r in rows] == [f"| r{k}" for k in range(5)]
+    assert all("–" not in r for r in rows)  # every row has its out-of-domain and in-domain scores
+    assert "IRM bound" in table[-1]
+
+
 def test_unknown_option_is_one_line_and_exit_2(tmp_path: Path) -> None:
     proc = _run("soundwords.sh", "--bogus", "--work", str(tmp_path))
     assert proc.returncode == 2
@@ -87,7 +102,7 @@ def test_unknown_option_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert proc.stderr.strip() == "error: --work needs a value (see --help)"
 
 
-@pytest.mark.parametrize("script", ["soundwords.sh", "soundfilter.sh", "soundfilter-gpu.sh"])
+@pytest.mark.parametrize("script", ["soundwords.sh", "soundfilter.sh", "soundfilter-gpu.sh", "realworld.sh"])
 def test_help_prints_the_header(script: str) -> None:
     proc = _run(script, "--help")
     assert proc.returncode == 0

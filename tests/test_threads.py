@@ -73,10 +73,27 @@ def _child(code: str, **env: str) -> str:
     return proc.stdout.strip()
 
 
-def test_passive_openmp_is_set_before_torch_loads_and_respects_the_user() -> None:
+@pytest.mark.parametrize(
+    ("cores", "load", "n", "policy"),
+    [
+        (2, 0.0, None, "ACTIVE"),  # idle machine, every core used: spin
+        (2, 0.0, 2, "ACTIVE"),
+        (2, 0.0, 1, "PASSIVE"),  # one thread: nothing to wait for
+        (2, 0.7, None, "PASSIVE"),  # a core busy: sleep (and 1 thread)
+        (2, 0.7, 2, "PASSIVE"),  # 2 threads asked for on a busy machine: sleep
+        (4, 0.0, 2, "PASSIVE"),  # not every core used: the others may get work
+        (1, 0.0, None, "PASSIVE"),
+    ],
+)
+def test_openmp_wait_policy(machine, cores: int, load: float, n: int | None, policy: str) -> None:
+    machine(cores, load)
+    assert threads.openmp_wait_policy(n) == policy
+
+
+def test_wait_policy_is_set_before_torch_loads_and_respects_the_user() -> None:
     code = (
-        "import os; from sfcli import threads; ok = threads.prefer_passive_openmp(); import torch;"
-        "print(ok, os.environ.get('OMP_WAIT_POLICY'), threads.prefer_passive_openmp())"
+        "import os; from sfcli import threads; ok = threads.choose_openmp_wait_policy(1); import torch;"
+        "print(ok, os.environ.get('OMP_WAIT_POLICY'), threads.choose_openmp_wait_policy(1))"
     )
     assert _child(code) == "True PASSIVE False"  # too late once torch is in
     assert _child(code, OMP_WAIT_POLICY="ACTIVE") == "True ACTIVE False"

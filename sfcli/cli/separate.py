@@ -25,7 +25,7 @@ from sfcli.audio import check_reference, load_audio, probe_audio
 from sfcli.cli.common import err_console, expand_inputs, fail, output_names, slugify
 from sfcli.errors import AudioError, QueryError, SfcliError
 from sfcli.sample_format import output_subtype
-from sfcli.threads import prefer_passive_openmp, set_torch_threads
+from sfcli.threads import choose_openmp_wait_policy, set_torch_threads
 
 EPILOG = """\
 **Examples**
@@ -189,7 +189,7 @@ def _load(
 
     Returns the separator and torch's thread count before it was set, to restore afterwards.
     """
-    prefer_passive_openmp()
+    choose_openmp_wait_policy(threads)
     status: Any = nullcontext()
     if err_console.is_terminal and not quiet:  # a spinner, drawn at once and gone when the models are in
         status = Live(Spinner("dots", "loading models…"), console=err_console, transient=True)

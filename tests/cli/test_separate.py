@@ -513,7 +513,7 @@ def test_threads_option_sets_torch_threads_for_the_run(
 
 
 def test_a_fresh_run_asks_openmp_to_wait_passively(tiny_models: Path, write_wav, tmp_path: Path) -> None:
-    """sfcli separate sets OMP_WAIT_POLICY=PASSIVE before torch loads (unless the user chose one)."""
+    """sfcli separate sets OMP_WAIT_POLICY before torch loads (PASSIVE for one thread; unless the user chose one)."""
     mix = write_wav("mix.wav", seconds=0.3)
     code = (
         "import os, sys; from sfcli.cli import app; from sfcli.cli.common import run_app;"
