@@ -65,9 +65,9 @@ def openmp_wait_policy(threads: int | None) -> str:
     with one thread). ``PASSIVE`` otherwise: where cores are busy, spinning threads take the time
     slices the others need (one core busy, 2 threads: RTF 0.035 spinning, 0.026 sleeping).
     """
-    cores = usable_cores()
-    n = idle_cores() if threads is None else max(1, int(threads))
-    return "ACTIVE" if n > 1 and n == cores == idle_cores() else "PASSIVE"
+    idle = idle_cores()
+    n = idle if threads is None else max(1, int(threads))
+    return "ACTIVE" if n > 1 and n == usable_cores() == idle else "PASSIVE"
 
 
 def choose_openmp_wait_policy(threads: int | None) -> bool:
