@@ -39,18 +39,6 @@ import soundfile as sf
 from sfcli import threads
 
 
-def _first_threads_arg(argv: list[str]) -> int | None:
-    """The first ``--threads`` value on the command line (``None`` for ``auto``; 2 when absent)."""
-    if "--threads" not in argv or argv.index("--threads") + 1 >= len(argv):
-        return 2
-    value = argv[argv.index("--threads") + 1]
-    return None if value == "auto" else int(value) if value.isdigit() else 2
-
-
-threads.choose_openmp_wait_policy(_first_threads_arg(sys.argv))  # before torch loads, as sfcli separate does
-import torch  # noqa: E402
-
-
 def _separator(config: str):
     from sfcli.api import Separator
     from sfcli.errors import ModelNotFoundError
@@ -102,6 +90,8 @@ def rtf(
 
     ``overlap``: the windows' cross-faded overlap in seconds (``None``: the Separator's default).
     """
+    import torch  # after main() chose the OpenMP wait policy, as sfcli separate does
+
     torch.set_num_threads(n_threads)
     load_before = threads.load_average()
     sep, source = _separator(config)
@@ -199,6 +189,7 @@ def main() -> None:
     args = parser.parse_args()
     n = max(1, args.repeats)
     t = _thread_count(args.threads[0])
+    threads.choose_openmp_wait_policy(t)  # must precede the first torch import (in rtf)
     result: dict = {
         "machine": _cpu_model(),
         "usable_cores": threads.usable_cores(),
