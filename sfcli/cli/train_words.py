@@ -17,6 +17,7 @@ EPILOG = """\
 ```
 sfcli train-words                                   # on the corpus (~/.cache/sfcli/corpus)
 sfcli train-words --manifest clotho.jsonl --steps 5000 --out models/soundwords
+sfcli train-words --add-corpus ~/.cache/sfcli/mined   # plus the labels mined from file names
 sfcli train-words                                   # again: continues from the last checkpoint
 torchrun --nproc_per_node 4 --no-python sfcli train-words --device cuda --batch-size 6144
 ```
@@ -31,6 +32,14 @@ _Manifest = Annotated[
     ),
 ]
 _Corpus = Annotated[Path | None, typer.Option("--corpus", help="Corpus folder (default: $SFCLI_CACHE/corpus).")]
+_AddCorpus = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--add-corpus",
+        metavar="DIR",
+        help="Another corpus folder (e.g. mined labels) whose clips join each split; repeatable.",
+    ),
+]
 _RunDir = Annotated[
     Path | None,
     typer.Option("--run-dir", help="Checkpoints and feature caches (default: $SFCLI_CACHE/runs/words)."),
@@ -117,6 +126,7 @@ _Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.
 def train_words_cmd(
     manifest: _Manifest = None,
     corpus: _Corpus = None,
+    add_corpus: _AddCorpus = None,
     run_dir: _RunDir = None,
     out: _Out = None,
     steps: _Steps = 2000,
@@ -161,17 +171,23 @@ def train_words_cmd(
 
 
 def _sources(args: SimpleNamespace) -> list[Any]:
-    """The training pairs: every --manifest, else the corpus."""
+    """The training pairs: every --manifest, else the corpus; plus the clips of every --add-corpus."""
     from sfcli.data.corpus import default_corpus_dir
     from sfcli.errors import SfcliError
     from sfcli.train.words import corpus_sources, manifest_sources
 
     if args.manifest:
-        return [s for m in args.manifest for s in manifest_sources(m)]
-    root = args.corpus or default_corpus_dir()
-    if not root.exists():
-        raise SfcliError(f"no corpus at {root}; build it first or pass --manifest FILE")
-    return corpus_sources(root)
+        sources = [s for m in args.manifest for s in manifest_sources(m)]
+    else:
+        root = args.corpus or default_corpus_dir()
+        if not root.exists():
+            raise SfcliError(f"no corpus at {root}; build it first or pass --manifest FILE")
+        sources = corpus_sources(root)
+    for extra in args.add_corpus or []:
+        if not extra.exists():
+            raise SfcliError(f"no corpus at {extra} (--add-corpus)")
+        sources += corpus_sources(extra, key_prefix=f"{extra.expanduser().resolve().name}:")
+    return sources
 
 
 def _options(args: SimpleNamespace) -> Any:

@@ -93,17 +93,19 @@ def cap_per_category(sources: Sequence[PairSource], cap: int, seed: int = 0) -> 
     return [s for s in sources if s.key in keep]
 
 
-def corpus_sources(root: str | Path | None = None) -> list[PairSource]:
-    """Every clip of the sfcli corpus (``sfcli.data.corpus``) as a :class:`PairSource`."""
+def corpus_sources(root: str | Path | None = None, key_prefix: str = "") -> list[PairSource]:
+    """Every clip of the sfcli corpus (``sfcli.data.corpus``) as a :class:`PairSource`; ``key_prefix``
+    keeps the keys of an added corpus (e.g. mined labels) apart from the main corpus's."""
     try:
         from sfcli.data.corpus import Corpus
     except ImportError as exc:  # pragma: no cover - depends on the corpus module
         raise SfcliError("the corpus module (sfcli.data.corpus) is not available") from exc
-    return sources_from_corpus(Corpus.open(root) if root is not None else Corpus.open())
+    return sources_from_corpus(Corpus.open(root) if root is not None else Corpus.open(), key_prefix)
 
 
-def sources_from_corpus(corpus: Any) -> list[PairSource]:
-    """Adapt a :class:`sfcli.data.corpus.Corpus` (built or in-memory) to :class:`PairSource` records."""
+def sources_from_corpus(corpus: Any, key_prefix: str = "") -> list[PairSource]:
+    """Adapt a :class:`sfcli.data.corpus.Corpus` (built or in-memory) to :class:`PairSource` records
+    (keys: ``key_prefix`` + clip id)."""
     sr = int(corpus.sample_rate)
     out = []
     for split in ("train", "valid", "test"):
@@ -117,7 +119,7 @@ def sources_from_corpus(corpus: Any) -> list[PairSource]:
                 return np.asarray(corpus.audio(c), dtype=np.float32), sr
 
             descs = [d for d in clip.descriptions if d and d.strip()] or [category_prompt(clip.category)]
-            out.append(PairSource(str(clip.id), descs, clip.category or None, split, load))
+            out.append(PairSource(f"{key_prefix}{clip.id}", descs, clip.category or None, split, load))
     return out
 
 
