@@ -9,6 +9,10 @@ settings, the other half (*unseen-test*) is for reporting. The seen-category tes
 too. All runs with one time pooling share one feature cache (``RUNS/features``, or
 ``RUNS/features-POOL`` for ``--audio-pool POOL``; the first run fills it, ~8–15 min on 2 cores for
 the 13k-clip corpus). Prints a Markdown table; each run's JSON summary stays in its folder.
+
+Zero-shot top-1 is given per clip and per category (the mean of the per-category accuracies); the
+summary's ``unseen_valid`` / ``unseen_test`` list each held-out category's own top-1 under
+``zeroshot_top1_per_category``.
 """
 
 from __future__ import annotations
@@ -89,11 +93,13 @@ SETTINGS: dict[str, list[str]] = {
 }
 
 
-METRICS = ("zs@1", "zs@5", "t→a R@10")
+METRICS = ("zs@1", "zs@1 per category", "zs@5", "t→a R@10")
+KEYS = ("zeroshot_top1", "zeroshot_top1_macro", "zeroshot_top5", "t2a_R@10")
 
 
 def _cells(m: dict[str, float]) -> str:
-    return f"{100 * m['zeroshot_top1']:.1f} | {100 * m['zeroshot_top5']:.1f} | {100 * m['t2a_R@10']:.1f}"
+    """One split's table cells (percentages; "–" where a summary lacks the metric)."""
+    return " | ".join(f"{100 * m[k]:.1f}" if k in m else "–" for k in KEYS)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,10 @@ Metrics (all fractions in ``[0, 1]``):
   clips, so large categories weigh more).
 * ``zeroshot_top1_macro`` — the same top-1 accuracy computed per category and then averaged, so every
   category counts once however many clips it has.
+* ``zeroshot_top1_per_category`` — (with ``per_category=True``) each category's own top-1 accuracy.
+
+:func:`zeroshot_scores` is the zero-shot part on its own (class embeddings given), with per-class
+accuracies and the confusions of the worst classes (``benchmarks/words_zeroshot.py``).
 """
 
 from __future__ import annotations
@@ -82,11 +86,13 @@ def evaluate_embeddings(
     *,
     ks: Sequence[int] = KS,
     template: str | Sequence[str] = "{}",
+    per_category: bool = False,
 ) -> dict[str, Any]:
     """All metrics from clip embeddings ``(N, D)`` (unit rows) and a text-embedding function.
 
     ``template`` formats category names into zero-shot prompts (see :func:`category_prompt`); several
     templates make a prompt ensemble: a category is the re-normalised mean of its prompts' embeddings.
+    ``per_category`` adds ``zeroshot_top1_per_category`` (category name → its top-1 accuracy).
     """
     records = list(records)
     if len(records) != audio_emb.shape[0]:
@@ -144,13 +150,61 @@ def evaluate_embeddings(
         cemb = np.mean([text_embed([category_prompt(c, t) for c in cats]) for t in templates], axis=0)
         if len(templates) > 1:
             cemb = cemb / np.linalg.norm(cemb, axis=1, keepdims=True)
-        sim = audio @ cemb.T
-        order = np.argsort(-sim, axis=1, kind="stable")
-        rank = np.argmax(order == cat_of[:, None], axis=1)
-        out["zeroshot_top1"] = float((rank < 1).mean())
-        out["zeroshot_top5"] = float((rank < 5).mean())
-        out["zeroshot_top1_macro"] = float(np.mean([(rank[cat_of == c] < 1).mean() for c in range(len(cats))]))
+        zs = zeroshot_scores(audio, cat_of, cemb, cats, worst=0)
+        out["zeroshot_top1"] = zs["top1"]
+        out["zeroshot_top5"] = zs["top5"]
+        out["zeroshot_top1_macro"] = zs["top1_macro"]
+        if per_category:
+            out["zeroshot_top1_per_category"] = {c: v["top1"] for c, v in zs["per_class"].items()}
     return out
+
+
+def zeroshot_scores(
+    audio_emb: np.ndarray,
+    labels: Sequence[int] | np.ndarray,
+    class_emb: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    worst: int = 5,
+    confusions: int = 3,
+) -> dict[str, Any]:
+    """Zero-shot classification of clips ``(N, D)`` among classes ``(C, D)`` by cosine similarity.
+
+    ``labels[i]`` is clip ``i``'s class index. Returns ``top1`` / ``top5`` per clip (micro),
+    ``top1_macro`` / ``top5_macro`` (mean of the per-class accuracies of the classes that have clips),
+    ``per_class`` (``{name: {"n", "top1", "top5"}}``) and ``worst``: the ``worst`` classes by top-1 (ties
+    by name), each with its ``confusions`` most frequent wrong top-1 predictions as ``[name, count]``.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    names = list(class_names)
+    if class_emb.shape[0] != len(names) or audio_emb.shape[0] != labels.shape[0]:
+        raise ValueError("one class embedding per class name and one label per clip are needed")
+    order = np.argsort(-(audio_emb @ class_emb.T), axis=1, kind="stable")
+    rank = np.argmax(order == labels[:, None], axis=1)
+    pred = order[:, 0]
+    per_class: dict[str, dict[str, Any]] = {}
+    for c, name in enumerate(names):
+        mine = labels == c
+        if mine.any():
+            top1, top5 = float((rank[mine] < 1).mean()), float((rank[mine] < 5).mean())
+            per_class[name] = {"n": int(mine.sum()), "top1": top1, "top5": top5}
+    bad = sorted(per_class, key=lambda n: (per_class[n]["top1"], n))[: max(worst, 0)]
+    worst_rows = []
+    for name in bad:
+        c = names.index(name)
+        wrong = np.bincount(pred[(labels == c) & (pred != c)], minlength=len(names))
+        top = [int(j) for j in np.argsort(-wrong, kind="stable")[:confusions] if wrong[j] > 0]
+        worst_rows.append({"class": name, **per_class[name], "confused_with": [[names[j], int(wrong[j])] for j in top]})
+    return {
+        "n_clips": int(labels.shape[0]),
+        "n_classes": len(names),
+        "top1": float((rank < 1).mean()) if rank.size else float("nan"),
+        "top5": float((rank < 5).mean()) if rank.size else float("nan"),
+        "top1_macro": float(np.mean([v["top1"] for v in per_class.values()])) if per_class else float("nan"),
+        "top5_macro": float(np.mean([v["top5"] for v in per_class.values()])) if per_class else float("nan"),
+        "per_class": per_class,
+        "worst": worst_rows,
+    }
 
 
 def evaluate_words(

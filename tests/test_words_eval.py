@@ -111,3 +111,33 @@ def test_macro_zero_shot_weighs_every_category_once() -> None:
     m = evaluate_embeddings(audio, recs, embed)
     assert m["zeroshot_top1"] == 0.75
     assert m["zeroshot_top1_macro"] == 0.5
+
+
+def test_zeroshot_scores_per_class_and_worst_confusions() -> None:
+    from sfcli.words_eval import zeroshot_scores
+
+    eye = np.eye(3, dtype=np.float32)
+    # a: 3 clips right; b: one right, one taken for c; c: 2 clips taken for a.
+    labels = [0, 0, 0, 1, 1, 2, 2]
+    audio = eye[[0, 0, 0, 1, 2, 0, 0]]
+    z = zeroshot_scores(audio, labels, eye, ["a", "b", "c"], worst=2)
+    assert z["top1"] == pytest.approx(4 / 7) and z["top1_macro"] == pytest.approx(0.5)
+    assert z["top5"] == 1.0 and z["top5_macro"] == 1.0
+    assert z["per_class"]["b"] == {"n": 2, "top1": 0.5, "top5": 1.0}
+    assert [(w["class"], w["confused_with"]) for w in z["worst"]] == [("c", [["a", 2]]), ("b", [["c", 1]])]
+    with pytest.raises(ValueError):
+        zeroshot_scores(audio, labels, eye[:2], ["a", "b", "c"])
+
+
+def test_per_category_zero_shot_is_listed_on_request() -> None:
+    eye = np.eye(2, dtype=np.float32)
+    vocab = {"a": eye[0], "b": eye[1], "a clip": eye[0], "b clip": eye[1]}
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return np.stack([vocab[t] for t in texts])
+
+    recs = [EvalRecord(["a clip"], "a")] * 3 + [EvalRecord(["b clip"], "b")]
+    audio = np.stack([eye[0]] * 4)
+    assert "zeroshot_top1_per_category" not in evaluate_embeddings(audio, recs, embed)
+    m = evaluate_embeddings(audio, recs, embed, per_category=True)
+    assert m["zeroshot_top1_per_category"] == {"a": 1.0, "b": 0.0}

@@ -230,8 +230,8 @@ def _finish(
         summary["test"] = validate(model, splits.test, feats)
         summary["test_clips"] = len(splits.test)
     if splits.unseen_valid or splits.unseen_test:
-        summary["unseen_valid"] = validate(model, splits.unseen_valid, feats)
-        summary["unseen_test"] = validate(model, splits.unseen_test, feats)
+        summary["unseen_valid"] = validate(model, splits.unseen_valid, feats, per_category=True)
+        summary["unseen_test"] = validate(model, splits.unseen_test, feats, per_category=True)
         summary["unseen_categories"] = {
             "valid": sorted({s.category for s in splits.unseen_valid if s.category}),
             "test": sorted({s.category for s in splits.unseen_test if s.category}),

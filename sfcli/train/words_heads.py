@@ -91,9 +91,10 @@ def validate(
     sources: Sequence[PairSource],
     feats: dict[str, torch.Tensor],
     template: str | Sequence[str] = "{}",
+    per_category: bool = False,
 ) -> dict[str, Any]:
     """:func:`evaluate_embeddings` on cached features (window embeddings averaged per clip); ``template``:
-    the zero-shot prompt template(s)."""
+    the zero-shot prompt template(s); ``per_category``: add each category's zero-shot top-1."""
     if not sources:
         return {}
     was = model.training
@@ -106,7 +107,7 @@ def validate(
                 return model.project_text(model.text_features(texts).to(model.device)).cpu().numpy()
 
             recs = [EvalRecord(s.descriptions, s.category) for s in sources]
-            return evaluate_embeddings(audio, recs, text_embed, template=template)
+            return evaluate_embeddings(audio, recs, text_embed, template=template, per_category=per_category)
     finally:
         model.train(was)
 

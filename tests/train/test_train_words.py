@@ -217,6 +217,14 @@ def test_lock_text_training_keeps_text_head_and_reports_unseen(tmp_path: Path) -
     assert "unseen_valid" in s and "unseen_test" in s
     held = set(s["unseen_categories"]["valid"]) | set(s["unseen_categories"]["test"])
     assert held and len(held) < len(FREQS)
+    saved = json.loads((tmp_path / "r" / "summary.json").read_text())
+    for part, cats in (
+        ("unseen_valid", s["unseen_categories"]["valid"]),
+        ("unseen_test", s["unseen_categories"]["test"]),
+    ):
+        per_cat = saved[part].get("zeroshot_top1_per_category", {})  # each held-out category's own top-1
+        assert sorted(per_cat) == cats
+        assert not cats or saved[part]["zeroshot_top1_macro"] == np.mean(list(per_cat.values()))
     ck = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=False)
     hist = ck["history"]
     assert hist and all("unseen_valid" in h for h in hist)
