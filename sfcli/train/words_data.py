@@ -155,7 +155,7 @@ def manifest_sources(path: str | Path) -> list[PairSource]:
         if not audio:
             raise SfcliError(f"{path}: record {i + 1} has no 'audio' field")
         apath = Path(audio)
-        if not apath.is_absolute():
+        if reader is None and not apath.is_absolute():  # the project's readers resolve paths themselves
             apath = path.parent / apath
         descs = row.get("descriptions") or row.get("captions") or row.get("texts") or row.get("text") or []
         if isinstance(descs, str):
