@@ -139,6 +139,7 @@ _sfcli() {
             case "$prev" in
                 --manifest|-m) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --corpus) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --add-corpus) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --run-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --out|-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --steps) COMPREPLY=(); return ;;
@@ -164,7 +165,7 @@ _sfcli() {
                 --device) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--manifest -m --corpus --run-dir --out -o --steps --batch-size --lr --seed --eval-every --checkpoint-every --max-windows --max-per-category --balance-categories --group-by --audio-head-hidden --weight-decay --head-dropout --text-struct --text-soft --text-soft-temperature --category-text --text-head-from --audio-pool --holdout-categories --lock-text --cache-dir --test-eval --device --tiny --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--manifest -m --corpus --add-corpus --run-dir --out -o --steps --batch-size --lr --seed --eval-every --checkpoint-every --max-windows --max-per-category --balance-categories --group-by --audio-head-hidden --weight-decay --head-dropout --text-struct --text-soft --text-soft-temperature --category-text --text-head-from --audio-pool --holdout-categories --lock-text --cache-dir --test-eval --device --tiny --quiet -q" -- "$cur"))
             fi
             ;;
     esac

@@ -101,6 +101,7 @@ complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l augment -r -d
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l quiet -s q -d 'No progress output.'
 complete -c sfcli -n '__fish_seen_subcommand_from train-words' -l manifest -s m -r -F -d 'Train on a JSONL manifest instead of the corpus; repeatable.'
 complete -c sfcli -n '__fish_seen_subcommand_from train-words' -l corpus -r -F -d 'Corpus folder (default: $SFCLI_CACHE/corpus).'
+complete -c sfcli -n '__fish_seen_subcommand_from train-words' -l add-corpus -r -F -d 'Another corpus folder (e.g. mined labels) whose clips join each split; repeatable.'
 complete -c sfcli -n '__fish_seen_subcommand_from train-words' -l run-dir -r -F -d 'Checkpoints and feature caches (default: $SFCLI_CACHE/runs/words).'
 complete -c sfcli -n '__fish_seen_subcommand_from train-words' -l out -s o -r -F -d 'Where to write the final model folder (default RUN_DIR/model).'
 complete -c sfcli -n '__fish_seen_subcommand_from train-words' -l steps -r -d 'Total optimisation steps.'
