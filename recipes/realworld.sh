@@ -7,6 +7,9 @@
 #   r2  + label-free pool audio for 30 % of the examples (audio queries; docs/data.md "Label-free pool")
 #   r3  + on-the-fly augmentation (rooms, EQ/tilt, band-limit, speed, Opus; sfcli/data/augment.py)
 #   r4  + harder mixtures: 2-3 sources, backgrounds at +-8 dB, 10 % absent-target examples
+# Two follow-ups warm-start from row 3's model and train 3 x STEPS more (not the same budget):
+#   r5  row 3's options again (does more of the same help?)
+#   r6  row 3's options + 10 % absent-target examples alone (without 3 sources and +-8 dB)
 # Each row and the shipped model (r0) are scored on Kitchen20 (paper protocol, seeds 0 1 2, N
 # mixtures each: out-of-domain, never trained on) and the corpus test split (in-domain), and
 # scripts/ablation_table.py writes DIR/ablation.md.
@@ -14,7 +17,7 @@
 #   bash recipes/realworld.sh [--work DIR] [--corpus DIR] [--shared DIR] [--stages LIST] [--smoke]
 #   STEPS=600 N=100 bash recipes/realworld.sh       # the defaults (about 1 h 30 min on 2 idle cores)
 #
-# Stages: corpus, pool, r1 ... r4 (runs DIR/runs/rw-rN, exports DIR/models/rw-rN), e0 ... e4
+# Stages: corpus, pool, r1 ... r6 (runs DIR/runs/rw-rN, exports DIR/models/rw-rN), e0 ... e6
 # (DIR/evals/rN-{k20,test}.json), table. Options: recipes/lib.sh.
 source "$(dirname "$0")/lib.sh"
 recipe_args "${RECIPE_NAME:-realworld}" "$@"
@@ -43,16 +46,19 @@ ROW_OPTS=(
     "--label-free 0.3"
     "--label-free 0.3 --augment 1.0"
     "--label-free 0.3 --augment 1.0 --absent 0.1 --max-sources 3 --gain-db 8"
+    "--label-free 0.3 --augment 1.0"
+    "--label-free 0.3 --augment 1.0 --absent 0.1"
 )
 
-train_row() {  # train_row K: row rK, warm-started from the shipped SoundFilter
-    local k=$1 run="$RUNS/rw-r$1"
+train_row() {  # train_row K: row rK, warm-started from the shipped SoundFilter (rows 5-6: from row 3)
+    local k=$1 run="$RUNS/rw-r$1" init="$ROOT/models/soundfilter" steps="$STEPS"
+    if [ "$k" -ge 5 ]; then init="$MODELS/rw-r3"; steps=$((3 * STEPS)); fi
     fresh "$run"
     # shellcheck disable=SC2046,SC2086
     ddp "$PY" -m sfcli train-filter --corpus "$CORPUS" --pool "$POOL" --run-dir "$run" -q \
-        --init "$ROOT/models/soundfilter" --projection --postfilter --refiner-channels 8 $EXPANSION \
+        --init "$init" --projection --postfilter --refiner-channels 8 $EXPANSION \
         --text-rate 0.4 --lr 1e-4 --lr-schedule cosine --warmup 50 --batch-size 16 --eval-every 300 \
-        --checkpoint-every 100 --valid-size 128 --steps "$STEPS" ${ROW_OPTS[$((k - 1))]} \
+        --checkpoint-every 100 --valid-size 128 --steps "$steps" ${ROW_OPTS[$((k - 1))]} \
         $(smoke_filter) > "$run.json"
     rm -rf "$MODELS/rw-r$k"
     "$PY" scripts/export_filter.py "$run" "$MODELS/rw-r$k" --last
@@ -68,7 +74,7 @@ eval_row() {  # eval_row K: Kitchen20 (out-of-domain) and the corpus test split 
 stage corpus "corpus (docs/data.md)" build_corpus
 stage pool "label-free pool (docs/data.md)" build_pool
 stage e0 "score the shipped SoundFilter" eval_row 0
-for k in 1 2 3 4; do
+for k in 1 2 3 4 5 6; do
     stage "r$k" "train row $k: ${ROW_OPTS[$((k - 1))]:-corpus only}" train_row "$k"
     stage "e$k" "score row $k" eval_row "$k"
 done

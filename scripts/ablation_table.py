@@ -23,6 +23,8 @@ ROWS = {
     "r2": "+ label-free pool (30 % of examples)",
     "r3": "+ augmentation (room, EQ, band-limit, speed, codec)",
     "r4": "+ 2-3 sources, ±8 dB, 10 % absent targets",
+    "r5": "follow-up: r3 + 1,800 more steps of r3's data",
+    "r6": "follow-up: r3 + 1,800 more steps, + 10 % absent targets only",
 }
 
 
