@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 20's ablation: what each kind of real-world training data does to out-of-domain separation,
-# at the same budget per row. Every row fine-tunes the shipped models/soundfilter for STEPS steps of
+# at the same budget per row. Every row fine-tunes BASE (default: the shipped models/soundfilter) for STEPS steps of
 # 16 mixtures (2 processes x 1 thread, cosine LR from 1e-4) with the shipped architecture options,
 # and adds one ingredient to the row before it:
 #   r1  corpus mixtures only (the control: as much more training, no new data)
@@ -16,6 +16,11 @@
 #
 #   bash recipes/realworld.sh [--work DIR] [--corpus DIR] [--shared DIR] [--stages LIST] [--smoke]
 #   STEPS=600 N=100 bash recipes/realworld.sh       # the defaults (about 1 h 30 min on 2 idle cores)
+#   BASE=DIR bash recipes/realworld.sh              # start from (and score as r0) another SoundFilter
+#                                                   # folder instead of models/soundfilter
+# models/soundfilter is row 3's result since 2026-12-05; the published table started from the tenth
+# version: mkdir /tmp/tenth && for f in config.json model.safetensors; do
+#   git show 4aca7e7:models/soundfilter/$f > /tmp/tenth/$f; done; BASE=/tmp/tenth bash recipes/realworld.sh
 #
 # Stages: corpus, pool, r1 ... r6 (runs DIR/runs/rw-rN, exports DIR/models/rw-rN), e0 ... e6
 # (DIR/evals/rN-{k20,test}.json), table. Options: recipes/lib.sh.
@@ -27,6 +32,7 @@ EVALS="$WORK/evals"
 mkdir -p "$EVALS"
 K20="$SHARED/kitchen20/manifest.jsonl"
 POOL="${POOL:-$WORK/pool}"  # a pool built earlier can be named with POOL=DIR
+BASE="${BASE:-$ROOT/models/soundfilter}"  # the SoundFilter every row starts from (r0)
 EXPANSION=--text-expansion
 if [ "$SMOKE" = 1 ]; then
     EXPANSION=""  # the shipped audio bank belongs to the real corpus
@@ -50,8 +56,8 @@ ROW_OPTS=(
     "--label-free 0.3 --augment 1.0 --absent 0.1"
 )
 
-train_row() {  # train_row K: row rK, warm-started from the shipped SoundFilter (rows 5-6: from row 3)
-    local k=$1 run="$RUNS/rw-r$1" init="$ROOT/models/soundfilter" steps="$STEPS"
+train_row() {  # train_row K: row rK, warm-started from BASE (rows 5-6: from row 3)
+    local k=$1 run="$RUNS/rw-r$1" init="$BASE" steps="$STEPS"
     if [ "$k" -ge 5 ]; then init="$MODELS/rw-r3"; steps=$((3 * STEPS)); fi
     fresh "$run"
     # shellcheck disable=SC2046,SC2086
@@ -65,7 +71,7 @@ train_row() {  # train_row K: row rK, warm-started from the shipped SoundFilter 
 }
 
 eval_row() {  # eval_row K: Kitchen20 (out-of-domain) and the corpus test split (in-domain)
-    local k=$1 filter="$ROOT/models/soundfilter"
+    local k=$1 filter="$BASE"
     [ "$k" = 0 ] || filter="$MODELS/rw-r$k"
     sfcli eval "$K20" --filter "$filter" --n "$N" -q --json --markdown "$EVALS/r$k-k20.md" > "$EVALS/r$k-k20.json"
     sfcli eval "$CORPUS/eval/test.jsonl" --filter "$filter" -q --json > "$EVALS/r$k-test.json"
