@@ -25,6 +25,8 @@ ROWS = {
     "r4": "+ 2-3 sources, ±8 dB, 10 % absent targets",
     "r5": "follow-up: r3 + 1,800 more steps of r3's data",
     "r6": "follow-up: r3 + 1,800 more steps, + 10 % absent targets only",
+    "r7": "follow-up: r3 + 600 more steps of r3's data (control for r8)",
+    "r8": "follow-up: r3 + 600 more steps, + audio queries from another clip (50 %)",
 }
 
 

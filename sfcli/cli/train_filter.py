@@ -170,6 +170,15 @@ _GainDb = Annotated[float, typer.Option("--gain-db", min=0.0, help="Backgrounds 
 _Augment = Annotated[
     float, typer.Option("--augment", min=0.0, help="Room/EQ/band-limit/speed/codec augmentation strength (0: off).")
 ]
+_OtherTake = Annotated[
+    float,
+    typer.Option(
+        "--other-take",
+        min=0.0,
+        max=1.0,
+        help="Share of described examples whose audio query is another clip of the target's category.",
+    ),
+]
 _Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
 
 
@@ -214,6 +223,7 @@ def train_filter_cmd(
     max_sources: _MaxSources = 2,
     gain_db: _GainDb = 4.0,
     augment: _Augment = 0.0,
+    other_take: _OtherTake = 0.0,
     quiet: _Quiet = False,
 ) -> None:
     """Train SoundFilter on corpus mixtures, conditioned by SoundWords text or audio embeddings.
@@ -284,6 +294,7 @@ def _robust_options(args: SimpleNamespace) -> Any:
         extra_sources=_SOURCE_SHARES[args.max_sources],
         gain_db=args.gain_db,
         augment=args.augment,
+        other_take=args.other_take,
     )
 
 

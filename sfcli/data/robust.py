@@ -7,7 +7,10 @@ mixtures (:class:`sfcli.data.mixing.MixtureDataset`) extended with
   random room / microphone / band-limit / speed chain, a low-bitrate codec on the mixture;
 * **harder mixtures**: up to ``max_sources`` sources (1-3 backgrounds) and a wider gain range;
 * **absent targets**: a share of examples whose query is a sound of a third category that is *not* in
-  the mixture; their true target is silence and their background the whole mixture.
+  the mixture; their true target is silence and their background the whole mixture;
+* **other-take queries**: a share of described examples whose audio query is a crop of *another clip*
+  of the target's category instead of a disjoint crop of the same clip — what a user's reference is
+  (another recording of the sound, not a piece of the one in the mixture).
 
 Every example still satisfies ``mixture == target + background`` exactly (float32) and is deterministic
 for ``(seed, index)``. Items are the same dicts as :class:`MixtureDataset`'s plus ``absent`` and
@@ -36,11 +39,12 @@ class RobustOptions:
     extra_sources: tuple[float, ...] = (1.0,)  # probabilities of 1, 2, 3, ... background sources
     gain_db: float = 4.0  # backgrounds at a uniform gain in [-gain_db, +gain_db] dB
     augment: float = 0.0  # strength of sfcli.data.augment (0 = off, 1 = its defaults)
+    other_take: float = 0.0  # share of described examples queried by another clip of the target's category
 
     @property
     def enabled(self) -> bool:
         """Whether anything differs from the plain corpus mixtures."""
-        return bool(self.label_free or self.absent or len(self.extra_sources) > 1 or self.augment)
+        return bool(self.label_free or self.absent or len(self.extra_sources) > 1 or self.augment or self.other_take)
 
 
 class PoolCategories:
@@ -131,6 +135,16 @@ class RobustMixtures:
         # the query's clip id: conditioning caches and text expansion key on the clip the query comes from
         return {"cond_audio": crop, "text": text, "descriptions": [text], "clip_id": clip.id, "query_category": cat}
 
+    def _other_take(self, item: dict[str, Any], rng: np.random.Generator) -> None:
+        """Replace ``item``'s audio query by a crop of another clip of its category, if it has one.
+
+        The item keeps its ``clip_id`` (text expansion must still leave out the target's own clip); the
+        query's clip is ``query_clip_id``."""
+        others = [c for c in self.corpus_ds.by_cat.get(item["category"], []) if c.id != item.get("clip_id")]
+        if others:
+            clip = others[int(rng.integers(len(others)))]
+            item.update(cond_audio=self.corpus_ds.random_crop(clip, rng), query_clip_id=clip.id)
+
     def __getitem__(self, i: int) -> dict[str, Any]:
         """Example ``i`` (deterministic for ``(seed, i)``); see the module docstring."""
         if i < 0:
@@ -164,6 +178,9 @@ class RobustMixtures:
             k = np.float32(0.99 / peak)
             target, background = target * k, background * k
             mixture = target + background
+        # drawn only when asked for, so that runs without it see exactly the examples they saw before
+        if opts.other_take > 0 and not (label_free or absent) and rng.random() < opts.other_take:
+            self._other_take(item, rng)
         cond = _normalise(self.augmenter.source(item["cond_audio"], rng), SOURCE_RMS)
         cpeak = float(np.max(np.abs(cond))) if cond.size else 0.0
         cond = cond * np.float32(0.99 / cpeak) if cpeak > 0.99 else cond

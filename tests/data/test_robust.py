@@ -91,3 +91,21 @@ def test_absent_examples_keep_the_mixture_in_the_background(corpus: Corpus, tmp_
     ds = RobustMixtures(corpus, seed=1, options=RobustOptions(absent=1.0), length=5)
     ex = ds[0]
     assert ex["absent"] and np.array_equal(ex["background"], ex["mixture"])
+
+
+def test_other_take_queries_come_from_another_clip_of_the_category(corpus: Corpus) -> None:
+    plain = RobustMixtures(corpus, seed=3, length=20)
+    ds = RobustMixtures(corpus, seed=3, options=RobustOptions(other_take=1.0), length=20)
+    assert ds.options.enabled
+    swapped = 0
+    for i in range(12):
+        a, b = ds[i], plain[i]
+        np.testing.assert_array_equal(a["mixture"], b["mixture"])  # only the query changes
+        np.testing.assert_array_equal(a["mixture"], a["target"] + a["background"])
+        assert a["clip_id"] == b["clip_id"]  # text expansion still leaves out the target's own clip
+        if "query_clip_id" in a:
+            swapped += 1
+            assert a["query_clip_id"] != a["clip_id"]
+            assert corpus.by_id(a["query_clip_id"]).category == a["category"]
+            assert not np.array_equal(a["cond_audio"], b["cond_audio"])
+    assert swapped > 0
