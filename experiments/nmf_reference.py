@@ -55,7 +55,6 @@ def nmf(
         h *= (W.T @ (v / (W @ h + EPS))) / (W.T @ ones + EPS)
         if learn_w and k:
             hb = h[kf:]
-            W = w if w_fixed is None else torch.cat([w_fixed, w], 1)
             w *= ((v / (W @ h + EPS)) @ hb.T) / (ones @ hb.T + EPS)
             scale = w.sum(0, keepdim=True) + EPS
             w /= scale

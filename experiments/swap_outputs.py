@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 
-def _record(sep, words, it, query: str, set_name: str) -> dict:
+def _record(sep, it, query: str, set_name: str) -> dict:
     from sfcli.evaluation import kept_db, score_mixture
 
     if query == "text":
@@ -36,7 +36,7 @@ def _record(sep, words, it, query: str, set_name: str) -> dict:
     res = sep.separate(it.mixture, it.sample_rate, embedding=emb, check=False)
     t, r = res.target.reshape(-1), res.residual.reshape(-1)
     q = emb / max(float(np.linalg.norm(emb)), 1e-12)
-    cos = words.embed_audio([t, r, it.mixture], it.sample_rate) @ q
+    cos = sep.words.embed_audio([t, r, it.mixture], it.sample_rate) @ q
     row = {
         "set": set_name,
         "name": it.name,
@@ -50,11 +50,12 @@ def _record(sep, words, it, query: str, set_name: str) -> dict:
     if query.startswith("absent"):
         row |= {"kept": kept_db(t, it.mixture), "kept_swapped": kept_db(r, it.mixture)}
     else:
+        plain, swapped = score_mixture(t, r, it), score_mixture(r, t, it)
         row |= {
-            "si_sdri": score_mixture(t, r, it)["target_si_sdri"],
-            "si_sdri_swapped": score_mixture(r, t, it)["target_si_sdri"],
-            "sdri": score_mixture(t, r, it)["target_sdri"],
-            "sdri_swapped": score_mixture(r, t, it)["target_sdri"],
+            "si_sdri": plain["target_si_sdri"],
+            "si_sdri_swapped": swapped["target_si_sdri"],
+            "sdri": plain["target_sdri"],
+            "sdri_swapped": swapped["target_sdri"],
         }
     return row
 
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                 for q in args.queries:
                     if (q == "absent-text" and not it.absent_text) or (q == "absent-audio" and it.absent_ref is None):
                         continue
-                    fh.write(json.dumps(_record(sep, sep.words, it, q, name)) + "\n")
+                    fh.write(json.dumps(_record(sep, it, q, name)) + "\n")
                     fh.flush()
     return 0
 
