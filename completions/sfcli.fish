@@ -99,6 +99,7 @@ complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l max-sources -
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l gain-db -r -d 'Backgrounds at +-X dB around the target.'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l augment -r -d 'Room/EQ/band-limit/speed/codec augmentation strength (0: off).'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l other-take -r -d 'Share of described examples whose audio query is another clip of the targets category.'
+complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l swap-pairs -r -d 'Share of example pairs whose second example is the firsts mixture queried for its background.'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l quiet -s q -d 'No progress output.'
 complete -c sfcli -n '__fish_seen_subcommand_from train-words' -l manifest -s m -r -F -d 'Train on a JSONL manifest instead of the corpus; repeatable.'
 complete -c sfcli -n '__fish_seen_subcommand_from train-words' -l corpus -r -F -d 'Corpus folder (default: $SFCLI_CACHE/corpus).'

@@ -10,10 +10,14 @@
 # Two follow-ups warm-start from row 3's model and train 3 x STEPS more (not the same budget):
 #   r5  row 3's options again (does more of the same help?)
 #   r6  row 3's options + 10 % absent-target examples alone (without 3 sources and +-8 dB)
-# Two more warm-start from row 3's model and train STEPS more (the same budget as each other):
+# Three more warm-start from row 3's model and train STEPS more (the same budget as each other):
 #   r7  row 3's options again (the control for r8)
 #   r8  row 3's options + audio queries from another clip of the target's category for half of the
 #       described examples (--other-take 0.5), as a user's reference is another recording
+#   r9  row 8's options + swapped pairs (--swap-pairs 1.0): every second example is the one before's
+#       mixture queried for its other sound (same budget as r7/r8; compare with r8)
+# One more warm-starts from row 9's model and trains 2 x STEPS more:
+#   r10 row 9's options again (does the pairing keep paying with more steps?)
 # Each row and the shipped model (r0) are scored on Kitchen20 (paper protocol, seeds 0 1 2, N
 # mixtures each: out-of-domain, never trained on) and the corpus test split (in-domain), and
 # scripts/ablation_table.py writes DIR/ablation.md.
@@ -26,7 +30,7 @@
 # version: mkdir /tmp/tenth && for f in config.json model.safetensors; do
 #   git show 4aca7e7:models/soundfilter/$f > /tmp/tenth/$f; done; BASE=/tmp/tenth bash recipes/realworld.sh
 #
-# Stages: corpus, pool, r1 ... r8 (runs DIR/runs/rw-rN, exports DIR/models/rw-rN), e0 ... e8
+# Stages: corpus, pool, r1 ... r10 (runs DIR/runs/rw-rN, exports DIR/models/rw-rN), e0 ... e10
 # (DIR/evals/rN-{k20,test}.json), table. Options: recipes/lib.sh.
 source "$(dirname "$0")/lib.sh"
 recipe_args "${RECIPE_NAME:-realworld}" "$@"
@@ -60,12 +64,15 @@ ROW_OPTS=(
     "--label-free 0.3 --augment 1.0 --absent 0.1"
     "--label-free 0.3 --augment 1.0"
     "--label-free 0.3 --augment 1.0 --other-take 0.5"
+    "--label-free 0.3 --augment 1.0 --other-take 0.5 --swap-pairs 1.0"
+    "--label-free 0.3 --augment 1.0 --other-take 0.5 --swap-pairs 1.0"
 )
 
-train_row() {  # train_row K: row rK, warm-started from BASE (rows 5-8: from row 3)
+train_row() {  # train_row K: row rK, warm-started from BASE (rows 5-9: from row 3, row 10: from row 9)
     local k=$1 run="$RUNS/rw-r$1" init="$BASE" steps="$STEPS"
     if [ "$k" -ge 5 ]; then init="$MODELS/rw-r3"; fi
     if [ "$k" -ge 5 ] && [ "$k" -le 6 ]; then steps=$((3 * STEPS)); fi
+    if [ "$k" -eq 10 ]; then init="$MODELS/rw-r9" steps=$((2 * STEPS)); fi
     fresh "$run"
     # shellcheck disable=SC2046,SC2086
     ddp "$PY" -m sfcli train-filter --corpus "$CORPUS" --pool "$POOL" --run-dir "$run" -q \
@@ -87,7 +94,7 @@ eval_row() {  # eval_row K: Kitchen20 (out-of-domain) and the corpus test split 
 stage corpus "corpus (docs/data.md)" build_corpus
 stage pool "label-free pool (docs/data.md)" build_pool
 stage e0 "score the shipped SoundFilter" eval_row 0
-for k in 1 2 3 4 5 6 7 8; do
+for k in 1 2 3 4 5 6 7 8 9 10; do
     stage "r$k" "train row $k: ${ROW_OPTS[$((k - 1))]:-corpus only}" train_row "$k"
     stage "e$k" "score row $k" eval_row "$k"
 done

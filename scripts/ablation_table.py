@@ -27,6 +27,8 @@ ROWS = {
     "r6": "follow-up: r3 + 1,800 more steps, + 10 % absent targets only",
     "r7": "follow-up: r3 + 600 more steps of r3's data (control for r8)",
     "r8": "follow-up: r3 + 600 more steps, + audio queries from another clip (50 %)",
+    "r9": "follow-up: r8's data + swapped pairs (each mixture queried for both sounds)",
+    "r10": "follow-up: r9 + 1,200 more steps of r9's data",
 }
 
 

@@ -179,6 +179,15 @@ _OtherTake = Annotated[
         help="Share of described examples whose audio query is another clip of the target's category.",
     ),
 ]
+_SwapPairs = Annotated[
+    float,
+    typer.Option(
+        "--swap-pairs",
+        min=0.0,
+        max=1.0,
+        help="Share of example pairs whose second example is the first's mixture queried for its background.",
+    ),
+]
 _Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
 
 
@@ -224,6 +233,7 @@ def train_filter_cmd(
     gain_db: _GainDb = 4.0,
     augment: _Augment = 0.0,
     other_take: _OtherTake = 0.0,
+    swap_pairs: _SwapPairs = 0.0,
     quiet: _Quiet = False,
 ) -> None:
     """Train SoundFilter on corpus mixtures, conditioned by SoundWords text or audio embeddings.
@@ -295,6 +305,7 @@ def _robust_options(args: SimpleNamespace) -> Any:
         gain_db=args.gain_db,
         augment=args.augment,
         other_take=args.other_take,
+        swap_pairs=args.swap_pairs,
     )
 
 

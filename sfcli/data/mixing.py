@@ -62,7 +62,7 @@ class MixtureDataset:
 
     ``__getitem__(i)`` returns a dict with float32 arrays ``mixture``, ``target``, ``background``,
     ``cond_audio`` (each ``crop_seconds * sample_rate`` long) and strings ``text``, ``category``,
-    ``clip_id``, plus ``background_category``, ``background_clip_id`` and ``gain_db`` (float).
+    ``clip_id``, plus ``background_category``, ``background_clip_id``, ``background_start`` and ``gain_db``.
     Target categories are drawn uniformly, then a clip uniformly within the category.
     """
 
@@ -131,19 +131,36 @@ class MixtureDataset:
 
     def random_crop(self, clip: Any, rng: np.random.Generator) -> np.ndarray:
         """One n-sample crop of ``clip``, retrying near-silent crops."""
+        return self.random_crop_at(clip, rng)[0]
+
+    def random_crop_at(self, clip: Any, rng: np.random.Generator, avoid: int | None = None) -> tuple[np.ndarray, int]:
+        """(crop, start) as :meth:`random_crop`; with ``avoid`` (a crop start), the crop does not overlap
+        ``[avoid, avoid + n)`` where the clip is long enough (else the farthest start is taken). A clip
+        shorter than n is placed whole (start 0)."""
         L = self._length(clip)
         if L <= self.n:
-            return self._place(clip, rng)
+            return self._place(clip, rng), 0
+        starts = None
+        if avoid is not None:
+            starts = [(0, avoid - self.n + 1), (avoid + self.n, L - self.n + 1)]
+            starts = [(a, b) for a, b in starts if b > a]
+            if not starts:
+                far = 0 if avoid >= L - self.n - avoid else L - self.n
+                return self.corpus.crop(clip, far, self.n), far
         thr = self._threshold(clip)
         best, best_r = None, -1.0
         for _ in range(_TRIES):
-            s = int(rng.integers(0, L - self.n + 1))
+            if starts is None:
+                s = int(rng.integers(0, L - self.n + 1))
+            else:
+                a, b = starts[int(rng.integers(len(starts)))]
+                s = int(rng.integers(a, b))
             x = self.corpus.crop(clip, s, self.n)
             r = _rms(x)
             if r >= thr:
-                return x
+                return x, s
             if r > best_r:
-                best, best_r = x, r
+                best, best_r = (x, s), r
         assert best is not None
         return best
 
@@ -186,7 +203,7 @@ class MixtureDataset:
         bcat = others[int(rng.integers(len(others)))]
         bpool = self.by_cat[bcat]
         bclip = bpool[int(rng.integers(len(bpool)))]
-        background = self.random_crop(bclip, rng)
+        background, bstart = self.random_crop_at(bclip, rng)
         gain = float(rng.uniform(-self.gain_db, self.gain_db))
         target = _normalise(target, SOURCE_RMS)
         background = _normalise(background, SOURCE_RMS * 10 ** (gain / 20))
@@ -210,6 +227,7 @@ class MixtureDataset:
             "clip_id": clip.id,
             "background_category": bcat,
             "background_clip_id": bclip.id,
+            "background_start": int(bstart),
             "gain_db": gain,
             "target_start": int(starts[0]),
             "cond_start": int(starts[1]),

@@ -11,6 +11,13 @@ mixtures (:class:`sfcli.data.mixing.MixtureDataset`) extended with
 * **other-take queries**: a share of described examples whose audio query is a crop of *another clip*
   of the target's category instead of a disjoint crop of the same clip — what a user's reference is
   (another recording of the sound, not a piece of the one in the mixture).
+* **swapped pairs**: for a share of example pairs ``(2k, 2k + 1)``, example ``2k + 1`` is example
+  ``2k``'s very mixture with the roles swapped — its background is the target, queried by a crop of the
+  background's clip (disjoint from the background crop, or another clip of its category as above) or by
+  one of that clip's descriptions. Both examples land in the same batch, so the network is shown that
+  the same mixture gives different outputs for different queries, and cannot lean on which of two
+  sounds "looks like a target" (out of domain it returns the wrong one for about a quarter of the
+  mixtures; docs/notebook/realworld-ablation.md).
 
 Every example still satisfies ``mixture == target + background`` exactly (float32) and is deterministic
 for ``(seed, index)``. Items are the same dicts as :class:`MixtureDataset`'s plus ``absent`` and
@@ -40,11 +47,19 @@ class RobustOptions:
     gain_db: float = 4.0  # backgrounds at a uniform gain in [-gain_db, +gain_db] dB
     augment: float = 0.0  # strength of sfcli.data.augment (0 = off, 1 = its defaults)
     other_take: float = 0.0  # share of described examples queried by another clip of the target's category
+    swap_pairs: float = 0.0  # share of example pairs whose second example is the first with the roles swapped
 
     @property
     def enabled(self) -> bool:
         """Whether anything differs from the plain corpus mixtures."""
-        return bool(self.label_free or self.absent or len(self.extra_sources) > 1 or self.augment or self.other_take)
+        return bool(
+            self.label_free
+            or self.absent
+            or len(self.extra_sources) > 1
+            or self.augment
+            or self.other_take
+            or self.swap_pairs
+        )
 
 
 class PoolCategories:
@@ -111,6 +126,7 @@ class RobustMixtures:
         self.length = len(self.corpus_ds)
         self.categories = self.corpus_ds.categories
         self.clips = self.corpus_ds.clips
+        self._by_id: dict[str, dict[str, Any]] = {}
 
     def __len__(self) -> int:
         return self.length
@@ -149,6 +165,58 @@ class RobustMixtures:
         """Example ``i`` (deterministic for ``(seed, i)``); see the module docstring."""
         if i < 0:
             raise IndexError(i)
+        # drawn only when asked for, so that runs without swapped pairs see the examples they saw before
+        if self.options.swap_pairs > 0 and i % 2 == 1:
+            rng = np.random.default_rng([self.seed, int(i), 21])
+            if rng.random() < self.options.swap_pairs:
+                swapped = self._swapped(self._example(i - 1), rng)
+                if swapped is not None:
+                    return swapped
+        return self._example(i)
+
+    def _query_ds(self, item: dict[str, Any]) -> MixtureDataset:
+        return self.pool_ds if item["label_free"] and self.pool_ds is not None else self.corpus_ds
+
+    def _swapped(self, base: dict[str, Any], rng: np.random.Generator) -> dict[str, Any] | None:
+        """``base``'s mixture with target and background exchanged, queried for the background's clip;
+        None when that is not a single sound of a known clip (absent targets, several backgrounds)."""
+        if base["absent"] or base["n_sources"] != 2 or "background_start" not in base:
+            return None
+        ds = self._query_ds(base)
+        clip = self._clips_by_id(ds).get(base["background_clip_id"])
+        if clip is None:
+            return None
+        item = dict(base)
+        item.update(
+            target=base["background"],
+            background=base["target"],
+            category=base["background_category"],
+            background_category=base["category"],
+            clip_id=clip.id,
+            background_clip_id=base["clip_id"],
+            swapped=True,
+        )
+        item.pop("query_clip_id", None)
+        cond, _ = ds.random_crop_at(clip, rng, avoid=int(base["background_start"]))
+        item["cond_audio"] = cond
+        if not base["label_free"]:
+            item["text"] = clip.descriptions[int(rng.integers(len(clip.descriptions)))] if clip.descriptions else None
+            item["text"] = item["text"] or item["category"]
+            if self.options.other_take > 0 and rng.random() < self.options.other_take:
+                self._other_take(item, rng)
+        cond = _normalise(self.augmenter.source(item["cond_audio"], rng), SOURCE_RMS)
+        cpeak = float(np.max(np.abs(cond))) if cond.size else 0.0
+        item["cond_audio"] = (cond * np.float32(0.99 / cpeak) if cpeak > 0.99 else cond).astype(np.float32)
+        return item
+
+    def _clips_by_id(self, ds: MixtureDataset) -> dict[str, Any]:
+        key = "pool" if ds is self.pool_ds else "corpus"
+        if key not in self._by_id:
+            self._by_id[key] = {c.id: c for c in ds.clips}
+        return self._by_id[key]
+
+    def _example(self, i: int) -> dict[str, Any]:
+        """Example ``i`` before pairing."""
         opts = self.options
         rng = np.random.default_rng([self.seed, int(i), 20])
         label_free = self.pool_ds is not None and rng.random() < opts.label_free

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -109,3 +110,48 @@ def test_other_take_queries_come_from_another_clip_of_the_category(corpus: Corpu
             assert corpus.by_id(a["query_clip_id"]).category == a["category"]
             assert not np.array_equal(a["cond_audio"], b["cond_audio"])
     assert swapped > 0
+
+
+@pytest.mark.parametrize("label_free", [0.0, 1.0])
+def test_swapped_pairs_query_the_background_of_the_same_mixture(
+    corpus: Corpus, pool: Corpus, label_free: float
+) -> None:
+    opts = RobustOptions(swap_pairs=1.0, label_free=label_free)
+    ds = RobustMixtures(corpus, seed=4, options=opts, pool=pool, length=20)
+    plain = RobustMixtures(corpus, seed=4, options=dataclasses.replace(opts, swap_pairs=0.0), pool=pool, length=20)
+    for i in range(0, 8, 2):
+        first, second = ds[i], ds[i + 1]
+        for k in ("mixture", "target", "background", "cond_audio"):  # the first of a pair is unchanged
+            np.testing.assert_array_equal(first[k], plain[i][k])
+        assert second.get("swapped") and not first.get("swapped")
+        np.testing.assert_array_equal(second["mixture"], first["mixture"])
+        np.testing.assert_array_equal(second["target"], first["background"])
+        np.testing.assert_array_equal(second["background"], first["target"])
+        np.testing.assert_array_equal(second["mixture"], second["target"] + second["background"])
+        assert second["clip_id"] == first["background_clip_id"] != first["clip_id"]
+        assert second["category"] == first["background_category"]
+        assert (second["text"] is None) == bool(label_free)
+        if not label_free:
+            assert second["text"] in corpus.by_id(second["clip_id"]).descriptions
+        np.testing.assert_array_equal(ds[i + 1]["cond_audio"], second["cond_audio"])  # deterministic
+
+
+def test_swapped_pairs_skip_absent_examples(corpus: Corpus) -> None:
+    ds = RobustMixtures(corpus, seed=1, options=RobustOptions(swap_pairs=1.0, absent=1.0), length=5)
+    assert not ds[1].get("swapped") and ds[1]["absent"]
+
+
+def test_a_crop_can_avoid_another_crop_of_the_clip(corpus: Corpus) -> None:
+    from sfcli.data.mixing import MixtureDataset
+
+    ds = MixtureDataset(corpus, seed=0, length=4)
+    clip = max(ds.clips, key=ds._length)  # 4 s: room for two disjoint 2 s crops
+    L, n = ds._length(clip), ds.n
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        avoid = int(rng.integers(0, L - n + 1))
+        _, start = ds.random_crop_at(clip, rng, avoid=avoid)
+        if avoid >= n or avoid + 2 * n <= L:
+            assert start + n <= avoid or start >= avoid + n
+        else:  # no disjoint crop fits: the farthest one
+            assert start in (0, L - n) and abs(start - avoid) == max(avoid, L - n - avoid)
