@@ -29,6 +29,7 @@ ROWS = {
     "r8": "follow-up: r3 + 600 more steps, + audio queries from another clip (50 %)",
     "r9": "follow-up: r8's data + swapped pairs (each mixture queried for both sounds)",
     "r10": "follow-up: r9 + 1,200 more steps of r9's data",
+    "r11": "follow-up: r9's data + 10 % absent targets",
 }
 
 
