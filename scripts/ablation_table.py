@@ -30,6 +30,7 @@ ROWS = {
     "r9": "follow-up: r8's data + swapped pairs (each mixture queried for both sounds)",
     "r10": "follow-up: r9 + 1,200 more steps of r9's data",
     "r11": "follow-up: r9's data + 10 % absent targets",
+    "r12": "follow-up: r9's data with every described audio query from another clip",
 }
 
 

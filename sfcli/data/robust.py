@@ -204,10 +204,14 @@ class RobustMixtures:
             item["text"] = item["text"] or item["category"]
             if self.options.other_take > 0 and rng.random() < self.options.other_take:
                 self._other_take(item, rng)
-        cond = _normalise(self.augmenter.source(item["cond_audio"], rng), SOURCE_RMS)
-        cpeak = float(np.max(np.abs(cond))) if cond.size else 0.0
-        item["cond_audio"] = (cond * np.float32(0.99 / cpeak) if cpeak > 0.99 else cond).astype(np.float32)
+        item["cond_audio"] = self._query_audio(item["cond_audio"], rng)
         return item
+
+    def _query_audio(self, crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """An audio query crop augmented, at the sources' level and below clipping (float32)."""
+        cond = _normalise(self.augmenter.source(crop, rng), SOURCE_RMS)
+        cpeak = float(np.max(np.abs(cond))) if cond.size else 0.0
+        return (cond * np.float32(0.99 / cpeak) if cpeak > 0.99 else cond).astype(np.float32)
 
     def _clips_by_id(self, ds: MixtureDataset) -> dict[str, Any]:
         key = "pool" if ds is self.pool_ds else "corpus"
@@ -249,14 +253,11 @@ class RobustMixtures:
         # drawn only when asked for, so that runs without it see exactly the examples they saw before
         if opts.other_take > 0 and not (label_free or absent) and rng.random() < opts.other_take:
             self._other_take(item, rng)
-        cond = _normalise(self.augmenter.source(item["cond_audio"], rng), SOURCE_RMS)
-        cpeak = float(np.max(np.abs(cond))) if cond.size else 0.0
-        cond = cond * np.float32(0.99 / cpeak) if cpeak > 0.99 else cond
         item.update(
             mixture=mixture.astype(np.float32),
             target=target.astype(np.float32),
             background=background.astype(np.float32),
-            cond_audio=cond.astype(np.float32),
+            cond_audio=self._query_audio(item["cond_audio"], rng),
             absent=bool(absent),
             label_free=bool(label_free),
             n_sources=1 + len(backgrounds),
