@@ -52,6 +52,11 @@ def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
 
 
+def pick_description(clip: Any, rng: np.random.Generator, fallback: str) -> str:
+    """One of ``clip``'s descriptions drawn with ``rng``, or ``fallback`` when it has none."""
+    return clip.descriptions[int(rng.integers(len(clip.descriptions)))] if clip.descriptions else fallback
+
+
 def _normalise(x: np.ndarray, rms: float) -> np.ndarray:
     r = _rms(x)
     return (x * (rms / r)).astype(np.float32) if r > 1e-8 else x.astype(np.float32)
@@ -93,6 +98,7 @@ class MixtureDataset:
             by_cat.setdefault(c.category, []).append(c)
         self.by_cat = {k: v for k, v in by_cat.items() if len(v) >= max(1, int(min_clips))}
         self.clips = [c for v in self.by_cat.values() for c in v]
+        self.clip_by_id = {c.id: c for c in self.clips}
         self.categories = sorted(self.by_cat)
         if len(self.categories) < 2:
             raise SfcliError(f"split {split!r} needs clips of at least two categories for mixtures")
@@ -216,7 +222,7 @@ class MixtureDataset:
         cpeak = float(np.max(np.abs(cond))) if cond.size else 0.0
         if cpeak > 0.99:
             cond = cond * (0.99 / cpeak)
-        text = clip.descriptions[int(rng.integers(len(clip.descriptions)))] if clip.descriptions else cat
+        text = pick_description(clip, rng, cat)
         return {
             "mixture": mixture.astype(np.float32),
             "target": target.astype(np.float32),
@@ -305,4 +311,4 @@ def read_eval_set(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-__all__ = ["MixtureDataset", "read_eval_set", "write_eval_set"]
+__all__ = ["MixtureDataset", "pick_description", "read_eval_set", "write_eval_set"]

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from sfcli.data.augment import AugmentConfig, Augmenter
-from sfcli.data.mixing import SOURCE_RMS, MixtureDataset, _groups_conflict, _normalise
+from sfcli.data.mixing import SOURCE_RMS, MixtureDataset, _groups_conflict, _normalise, pick_description
 from sfcli.errors import SfcliError
 
 
@@ -126,7 +126,7 @@ class RobustMixtures:
         self.length = len(self.corpus_ds)
         self.categories = self.corpus_ds.categories
         self.clips = self.corpus_ds.clips
-        self._by_id: dict[str, dict[str, Any]] = {}
+        self._last_first: tuple[int, dict[str, Any]] | None = None  # the last pair's first example
 
     def __len__(self) -> int:
         return self.length
@@ -147,7 +147,7 @@ class RobustMixtures:
         cat = self._other_category(category, exclude, rng)
         clip = self._random_clip(cat, rng)
         crop = self.corpus_ds.random_crop(clip, rng)
-        text = clip.descriptions[int(rng.integers(len(clip.descriptions)))] if clip.descriptions else cat
+        text = pick_description(clip, rng, cat)
         # the query's clip id: conditioning caches and text expansion key on the clip the query comes from
         return {"cond_audio": crop, "text": text, "descriptions": [text], "clip_id": clip.id, "query_category": cat}
 
@@ -165,25 +165,28 @@ class RobustMixtures:
         """Example ``i`` (deterministic for ``(seed, i)``); see the module docstring."""
         if i < 0:
             raise IndexError(i)
+        if self.options.swap_pairs <= 0:
+            return self._example(i)
+        if i % 2 == 0:  # kept for its pair's second example, which batches ask for next
+            item = self._example(i)
+            self._last_first = (i, item)
+            return dict(item)
         # drawn only when asked for, so that runs without swapped pairs see the examples they saw before
-        if self.options.swap_pairs > 0 and i % 2 == 1:
-            rng = np.random.default_rng([self.seed, int(i), 21])
-            if rng.random() < self.options.swap_pairs:
-                swapped = self._swapped(self._example(i - 1), rng)
-                if swapped is not None:
-                    return swapped
+        rng = np.random.default_rng([self.seed, int(i), 21])
+        if rng.random() < self.options.swap_pairs:
+            last = self._last_first
+            swapped = self._swapped(last[1] if last and last[0] == i - 1 else self._example(i - 1), rng)
+            if swapped is not None:
+                return swapped
         return self._example(i)
-
-    def _query_ds(self, item: dict[str, Any]) -> MixtureDataset:
-        return self.pool_ds if item["label_free"] and self.pool_ds is not None else self.corpus_ds
 
     def _swapped(self, base: dict[str, Any], rng: np.random.Generator) -> dict[str, Any] | None:
         """``base``'s mixture with target and background exchanged, queried for the background's clip;
         None when that is not a single sound of a known clip (absent targets, several backgrounds)."""
-        if base["absent"] or base["n_sources"] != 2 or "background_start" not in base:
+        if base["absent"] or base["n_sources"] != 2:
             return None
-        ds = self._query_ds(base)
-        clip = self._clips_by_id(ds).get(base["background_clip_id"])
+        ds = self.pool_ds if base["label_free"] and self.pool_ds is not None else self.corpus_ds
+        clip = ds.clip_by_id.get(base["background_clip_id"])
         if clip is None:
             return None
         item = dict(base)
@@ -197,11 +200,9 @@ class RobustMixtures:
             swapped=True,
         )
         item.pop("query_clip_id", None)
-        cond, _ = ds.random_crop_at(clip, rng, avoid=int(base["background_start"]))
-        item["cond_audio"] = cond
+        item["cond_audio"], _ = ds.random_crop_at(clip, rng, avoid=int(base["background_start"]))
         if not base["label_free"]:
-            item["text"] = clip.descriptions[int(rng.integers(len(clip.descriptions)))] if clip.descriptions else None
-            item["text"] = item["text"] or item["category"]
+            item["text"] = pick_description(clip, rng, item["category"])
             if self.options.other_take > 0 and rng.random() < self.options.other_take:
                 self._other_take(item, rng)
         item["cond_audio"] = self._query_audio(item["cond_audio"], rng)
@@ -212,12 +213,6 @@ class RobustMixtures:
         cond = _normalise(self.augmenter.source(crop, rng), SOURCE_RMS)
         cpeak = float(np.max(np.abs(cond))) if cond.size else 0.0
         return (cond * np.float32(0.99 / cpeak) if cpeak > 0.99 else cond).astype(np.float32)
-
-    def _clips_by_id(self, ds: MixtureDataset) -> dict[str, Any]:
-        key = "pool" if ds is self.pool_ds else "corpus"
-        if key not in self._by_id:
-            self._by_id[key] = {c.id: c for c in ds.clips}
-        return self._by_id[key]
 
     def _example(self, i: int) -> dict[str, Any]:
         """Example ``i`` before pairing."""
