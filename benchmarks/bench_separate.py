@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/bench_separate.py --quick --no-postfilter   # + RTF without the post-filter
     .venv/bin/python benchmarks/bench_separate.py --quick --no-refiner --repeats 5   # + without the mask refiner
     .venv/bin/python benchmarks/bench_separate.py --quick --overlap 0.25 1.0          # + other window overlaps
+    .venv/bin/python benchmarks/bench_separate.py --quick --two-pass       # + sfcli separate --two-pass
 
     .venv/bin/python benchmarks/bench_separate.py --quick --threads 2 1 auto      # + 16 kHz mono at other thread counts
 
@@ -39,7 +40,7 @@ import soundfile as sf
 from sfcli import threads
 
 
-def _separator(config: str):
+def _separator(config: str, two_pass: bool = False):
     from sfcli.api import Separator
     from sfcli.errors import ModelNotFoundError
     from sfcli.filter_model import SoundFilter, SoundFilterConfig
@@ -62,6 +63,11 @@ def _separator(config: str):
 
         embed_audio = embed_text
 
+    if two_pass:  # the second pass embeds each window's residual: the real SoundWords is timed too
+        from sfcli.words import SoundWords
+
+        words = SoundWords.from_pretrained(resolve_model_dir(None, "soundwords"))
+        return Separator(filt, words, device="cpu", two_pass=True), source + " two-pass"
     return Separator(filt, _NoWords(), device="cpu"), source
 
 
@@ -85,6 +91,7 @@ def rtf(
     refiner: bool = True,
     overlap: float | None = None,
     n_threads: int = 2,
+    two_pass: bool = False,
 ) -> dict:
     """Best-of-``repeats`` real-time factor of ``Separator.separate_file`` on ``seconds`` of noise.
 
@@ -94,7 +101,7 @@ def rtf(
 
     torch.set_num_threads(n_threads)
     load_before = threads.load_average()
-    sep, source = _separator(config)
+    sep, source = _separator(config, two_pass)
     sep.postfilter = postfilter
     if overlap is not None:
         sep.overlap_seconds = overlap
@@ -119,6 +126,7 @@ def rtf(
         "postfilter": postfilter,
         "refiner": sep.filter.refiner is not None and postfilter,
         "overlap_s": sep.overlap_seconds,
+        "two_pass": sep.two_pass,
         "seconds": round(best, 3),
         "rtf": round(best / seconds, 4),
         "torch_threads": torch.get_num_threads(),
@@ -186,6 +194,7 @@ def main() -> None:
         default=["2"],
         help="torch threads (a number or 'auto' = cores now idle); further values add 16 kHz mono rows",
     )
+    parser.add_argument("--two-pass", action="store_true", help="also time 16 kHz mono with --two-pass")
     args = parser.parse_args()
     n = max(1, args.repeats)
     t = _thread_count(args.threads[0])
@@ -211,6 +220,8 @@ def main() -> None:
         )
     for ov in args.overlap:
         result[f"rtf_16k_mono_60s_overlap_{ov:g}s"] = rtf(60, 16000, 1, "default", repeats=n, overlap=ov, n_threads=t)
+    if args.two_pass:
+        result["rtf_16k_mono_60s_two_pass"] = rtf(60, 16000, 1, "default", repeats=n, n_threads=t, two_pass=True)
     if args.paper:
         result["rtf_paper_16k_mono_20s"] = rtf(20, 16000, 1, "paper", repeats=1, n_threads=t)
     if not args.quick:

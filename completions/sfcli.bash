@@ -58,7 +58,7 @@ _sfcli() {
                 --device) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--models --filter --words --query --wrong-query --absent --no-absent --protocol --split --n --seed --corpus --limit --json --per-mixture --markdown --min-si-sdri --irm --no-irm --raw-text --postfilter --no-postfilter --device --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--models --filter --words --query --wrong-query --absent --no-absent --protocol --split --n --seed --corpus --limit --json --per-mixture --markdown --min-si-sdri --irm --no-irm --raw-text --postfilter --no-postfilter --two-pass --device --quiet -q" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi
@@ -90,7 +90,7 @@ _sfcli() {
                 --overlap) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--text -t --ref -r --out -o --force -f --plot --json --device --format --bits --threads --models --overlap --raw-text --postfilter --no-postfilter" -- "$cur"))
+                COMPREPLY=($(compgen -W "--text -t --ref -r --out -o --force -f --plot --json --device --format --bits --threads --models --overlap --raw-text --postfilter --no-postfilter --two-pass" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi

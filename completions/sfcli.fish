@@ -33,6 +33,7 @@ complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcomma
 complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -l irm -l no-irm -d 'Compute the ideal-ratio-mask bound.'
 complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -l raw-text -d 'Text queries use the plain text embedding (no audio-bank expansion).'
 complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -l postfilter -l no-postfilter -d 'Apply the spectral post-filter (as sfcli separate does).'
+complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -l two-pass -d 'Separate each window twice, as sfcli separate --two-pass does.'
 complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -l device -r -d 'cpu, cuda or auto.'
 complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -l quiet -s q -d 'No progress output.'
 complete -c sfcli -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from separation' -F
@@ -57,6 +58,7 @@ complete -c sfcli -n '__fish_seen_subcommand_from separate' -l models -r -F -d '
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -l overlap -r -d 'Cross-faded overlap between 2 s windows, in seconds (default: 0.25).'
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -l raw-text -d 'Condition on the plain text embedding instead of the sound of the recordings it retrieves.'
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -l postfilter -l no-postfilter -d 'Refine the target with a fine STFT mask built from the networks own estimates.'
+complete -c sfcli -n '__fish_seen_subcommand_from separate' -l two-pass -d 'Separate twice (the second time for everything the first pass left) and average: steadier on recordings unlike the training data, about twice the time.'
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -F
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l corpus -r -F -d 'Corpus folder (default: $SFCLI_CACHE/corpus).'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l manifest -s m -r -F -d 'Mix clips of manifests (Clotho, AudioCaps, FSD50K, ESC-50, JSONL) instead of the corpus; repeatable.'

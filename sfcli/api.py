@@ -19,11 +19,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
+from sfcli import two_pass
 from sfcli.audio import (
     MIN_REFERENCE_SECONDS,
     MODEL_SAMPLE_RATE,
@@ -39,9 +40,6 @@ from sfcli.pretrained import default_models_dir, resolve_device
 from sfcli.query_check import QueryChecker, QueryReport
 from sfcli.sample_format import PairQuantizer, output_subtype
 from sfcli.streaming import DEFAULT_OVERLAP_SECONDS, WindowFn, separate_array, separate_blocks
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
 
 ProgressFn = Callable[[int, int], None]
 
@@ -107,6 +105,9 @@ class Separator:
         postfilter_power: magnitude exponent of the post-filter's mask; ``None``: the model's.
         query_check: the match report / presence estimate (:class:`sfcli.query_check.QueryChecker`);
             :meth:`from_pretrained` loads the model folder's. ``None``: no checks.
+        two_pass: separate twice: with the query, then with the SoundWords embedding of the first
+            pass's residual (a query for "everything else"); the target is the mean of the first
+            target and the second residual (:mod:`sfcli.two_pass`). About three times the time.
     """
 
     def __init__(
@@ -124,6 +125,7 @@ class Separator:
         postfilter_fft: int | None = None,
         postfilter_power: float | None = None,
         query_check: QueryChecker | None = None,
+        two_pass: bool = False,
     ) -> None:
         if not 0 <= overlap_seconds < window_seconds:
             raise ValueError("overlap_seconds must be in [0, window_seconds)")
@@ -139,6 +141,7 @@ class Separator:
         self.postfilter_fft = postfilter_fft
         self.postfilter_power = postfilter_power
         self.query_check = query_check
+        self.two_pass = two_pass
 
     @property
     def model_rate(self) -> int:
@@ -192,23 +195,35 @@ class Separator:
             clip = np.resize(clip, loop_to)
         return np.asarray(self.words.embed_audio([clip], reference_sample_rate)[0], dtype=np.float32)
 
-    def window_fn(self, embedding: np.ndarray) -> WindowFn:
+    def _window_targets(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """The filter's target for each channel of a model-rate window ``x`` ``(channels, n)``."""
+        with torch.inference_mode():
+            target, _ = self.filter.separate(
+                x.unsqueeze(1),
+                cond,
+                postfilter=self.postfilter,
+                fft=self.postfilter_fft,
+                power=self.postfilter_power,
+                project=self.project,
+            )
+        return target.squeeze(1)
+
+    def window_fn(self, embedding: np.ndarray, other: np.ndarray | None = None) -> WindowFn:
         """A function mapping a model-rate window ``(channels, n)`` to its target ``(channels, n)``: each
-        channel through :meth:`sfcli.filter_model.SoundFilter.separate` with this separator's settings."""
+        channel through :meth:`sfcli.filter_model.SoundFilter.separate` with this separator's settings.
+
+        With ``other`` (the second pass of ``two_pass``, :mod:`sfcli.two_pass`) the window is also
+        separated for ``other`` and the target is the mean of the first target and that residual."""
         cond = torch.as_tensor(np.asarray(embedding, dtype=np.float32), device=self.device).reshape(1, -1)
+        cond_other = None if other is None else torch.as_tensor(np.asarray(other, dtype=np.float32)).reshape(1, -1)
 
         def run(window: np.ndarray) -> np.ndarray:
             x = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)).to(self.device)
-            with torch.inference_mode():
-                target, _ = self.filter.separate(
-                    x.unsqueeze(1),
-                    cond.expand(x.shape[0], -1),
-                    postfilter=self.postfilter,
-                    fft=self.postfilter_fft,
-                    power=self.postfilter_power,
-                    project=self.project,
-                )
-            return target.squeeze(1).cpu().numpy()
+            target = self._window_targets(x, cond.expand(x.shape[0], -1))
+            if cond_other is not None:
+                second = self._window_targets(x, cond_other.to(self.device).expand(x.shape[0], -1))
+                target = two_pass.combine(target, x, second)
+            return target.cpu().numpy()
 
         return run
 
@@ -238,14 +253,12 @@ class Separator:
         if embedding is None:
             embedding = self.embed_query(text, reference, reference_sample_rate, raw_text=raw_text)
         x2 = x[None, :] if x.ndim == 1 else x
-        target, residual = separate_array(
-            x2,
-            int(sample_rate),
-            self.window_fn(embedding),
-            window_seconds=self.window_seconds,
-            overlap_seconds=self.overlap_seconds,
-            model_rate=self.model_rate,
-        )
+        target, residual = self._separate_array(x2, int(sample_rate), embedding)
+        if self.two_pass:
+            segments = two_pass.segments([x2], x2.shape[1], int(sample_rate))
+            known = [residual] if len(segments) == 1 else None  # the whole input: pass 1 is done already
+            other = self._other_query(segments, int(sample_rate), embedding, known)
+            target, residual = self._separate_array(x2, int(sample_rate), embedding, other)
         report = self.check_query(text) if check else QueryReport()
         if check and self.query_check is not None:
             sampler = self.query_check.sampler(int(sample_rate))
@@ -255,6 +268,44 @@ class Separator:
             target, residual = target[0], residual[0]
         label = describe_query(text, None)
         return SeparationResult(target, residual, int(sample_rate), label, **vars(report))
+
+    def _pass_fn(self, embedding: np.ndarray, other: np.ndarray | None) -> WindowFn:
+        """:meth:`window_fn` for one query, or for both passes when ``other`` is given."""
+        return self.window_fn(embedding) if other is None else self.window_fn(embedding, other)
+
+    def _separate_array(
+        self, x: np.ndarray, sample_rate: int, embedding: np.ndarray, other: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`sfcli.streaming.separate_array` over ``x`` ``(channels, n)`` with :meth:`window_fn`."""
+        return separate_array(
+            x,
+            sample_rate,
+            self._pass_fn(embedding, other),
+            window_seconds=self.window_seconds,
+            overlap_seconds=self.overlap_seconds,
+            model_rate=self.model_rate,
+        )
+
+    def _blocks(self, blocks: Any, info: Any, fn: WindowFn) -> Any:
+        """:func:`sfcli.streaming.separate_blocks` over a reader's blocks with this separator's windows."""
+        return separate_blocks(
+            blocks,
+            info.sample_rate,
+            info.channels,
+            fn,
+            window_seconds=self.window_seconds,
+            overlap_seconds=self.overlap_seconds,
+            model_rate=self.model_rate,
+        )
+
+    def _other_query(
+        self, segments: list[np.ndarray], sample_rate: int, embedding: np.ndarray, residuals: list[np.ndarray] | None
+    ) -> np.ndarray:
+        """Two-pass separation's second query: the embedding of the first pass's residual on ``segments``
+        (:func:`sfcli.two_pass.segments`), separated here unless their ``residuals`` are given."""
+        if residuals is None:
+            residuals = [self._separate_array(seg, sample_rate, embedding)[1] for seg in segments]
+        return two_pass.other_query(self.words, residuals, sample_rate)
 
     # ------------------------------------------------------------------ query check
     def check_query(self, text: str | None = None) -> QueryReport:
@@ -315,16 +366,12 @@ class Separator:
                             p, info.sample_rate, info.channels, fmt=fmt, force=force, subtype=quantize.subtype
                         )
                     )
-                done = 0
-                for t, r in separate_blocks(
-                    reader.blocks(blocksize),
-                    info.sample_rate,
-                    info.channels,
-                    self.window_fn(embedding),
-                    window_seconds=self.window_seconds,
-                    overlap_seconds=self.overlap_seconds,
-                    model_rate=self.model_rate,
-                ):
+                done, other = 0, None
+                if self.two_pass:  # the first pass only picks the second query (sfcli.two_pass)
+                    with AudioReader(input_path) as first:
+                        segments = two_pass.segments(first.blocks(blocksize), info.frames, info.sample_rate)
+                    other = self._other_query(segments, info.sample_rate, embedding, None)
+                for t, r in self._blocks(reader.blocks(blocksize), info, self._pass_fn(embedding, other)):
                     if sampler is not None:
                         sampler.add(t, t + r)
                     t, r = quantize(t, r)

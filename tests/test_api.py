@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sfcli import SeparationResult, Separator
+from sfcli import SeparationResult, Separator, two_pass
 from sfcli.audio import MODEL_SAMPLE_RATE
 from sfcli.errors import AudioError, ModelNotFoundError, QueryError
 
@@ -74,6 +74,45 @@ def test_a_window_is_separated_by_soundfilter_separate(make_tiny_models, tmp_pat
     res = sep.separate(x, 16000, embedding=emb, check=False)
     np.testing.assert_array_equal(res.target, want)
     np.testing.assert_array_equal(res.residual, x - want)
+
+
+def test_two_pass_averages_the_first_target_and_the_second_residual(sep: Separator) -> None:
+    """--two-pass: pass 2 is conditioned on the SoundWords embedding of pass 1's (whole, mono) residual,
+    and the target is the mean of pass 1's target and pass 2's residual; outputs still add up."""
+    x = (0.1 * np.random.default_rng(6).standard_normal((2, 48000))).astype(np.float32)
+    x[1] = np.roll(x[1], 5000) * np.linspace(0, 1, 48000, dtype=np.float32)
+    emb = sep.embed_query(text="owl hooting")
+    one = Separator(sep.filter, sep.words)
+    first = one.separate(x, 16000, embedding=emb, check=False)
+    other = sep.words.embed_audio([first.residual.mean(axis=0)], 16000)[0]
+    second = one.separate(x, 16000, embedding=other / np.linalg.norm(other), check=False)
+    got = Separator(sep.filter, sep.words, two_pass=True).separate(x, 16000, embedding=emb, check=False)
+    w = two_pass.FIRST_WEIGHT
+    np.testing.assert_allclose(got.target, w * first.target + (1 - w) * second.residual, atol=1e-5)
+    np.testing.assert_allclose(got.target + got.residual, x, atol=1e-5)
+    assert np.abs(got.target - first.target).mean() > 1e-4  # the second pass changes the result
+
+
+@pytest.mark.parametrize(("seconds", "sr"), [(3.75, 16000), (40.0, 8000)])
+def test_two_pass_files_match_arrays(sep: Separator, tmp_path: Path, seconds: float, sr: int) -> None:
+    """The streamed file path (its first pass only reads the segments the second query comes from) gives
+    the in-memory result, for a short input (used whole) and a long one (16 spread segments)."""
+    import soundfile as sf
+
+    x = (0.1 * np.random.default_rng(7).standard_normal(round(seconds * sr))).astype(np.float32)
+    x *= np.linspace(0.2, 1.0, x.shape[0], dtype=np.float32)
+    mix = tmp_path / "mix.wav"
+    sf.write(mix, x, sr, subtype="FLOAT")
+    two = Separator(sep.filter, sep.words, two_pass=True)
+    emb = sep.embed_query(text="owl hooting")
+    seen: list[tuple[int, int]] = []
+    out = (tmp_path / "t.wav", tmp_path / "r.wav")
+    two.separate_file(mix, *out, embedding=emb, check=False, progress=lambda d, n: seen.append((d, n)))
+    want = two.separate(x, sr, embedding=emb, check=False)
+    np.testing.assert_allclose(sf.read(tmp_path / "t.wav", dtype="float32")[0], want.target, atol=1e-5)
+    assert seen[-1] == (x.shape[0], x.shape[0])
+    plain = Separator(sep.filter, sep.words).separate(x, sr, embedding=emb, check=False)
+    assert np.abs(want.target - plain.target).mean() > 1e-4
 
 
 def test_query_changes_the_result(sep: Separator) -> None:

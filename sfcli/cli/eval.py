@@ -233,6 +233,9 @@ def eval_separation(
         bool,
         typer.Option("--postfilter/--no-postfilter", help="Apply the spectral post-filter (as sfcli separate does)."),
     ] = True,
+    two_pass: Annotated[
+        bool, typer.Option("--two-pass", help="Separate each window twice, as sfcli separate --two-pass does.")
+    ] = False,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
@@ -255,9 +258,12 @@ def eval_separation(
     queries = _queries(query, wrong_query, has_labelled if absent is None else absent)
     sets = _mixture_sets(paths, split, corpus, protocol, seed_list, n, limit)
     settings: dict[str, Any] = {"text_expansion": not raw_text, "postfilter": postfilter}
+    if two_pass:
+        settings["two_pass"] = True
     if has_labelled or len(seed_list) > 1:
         settings |= {"protocol": protocol, "seeds": seed_list} if has_labelled else {"seeds": seed_list}
     opts: dict[str, Any] = {"device": device, "text_expansion": not raw_text, "postfilter": postfilter}
+    opts["two_pass"] = two_pass
     separators = _separators(list(models or []), list(filters or []), words, opts)
     result = _run_with_progress(
         quiet,

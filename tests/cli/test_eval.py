@@ -81,6 +81,18 @@ def test_raw_text_changes_only_text_queries(cli, tiny_models: Path, tmp_path: Pa
     assert reps["bank"]["text"]["target_si_sdri"]["mean"] != reps["raw"]["text"]["target_si_sdri"]["mean"]
 
 
+def test_two_pass_is_recorded_and_changes_the_scores(cli, tiny_models: Path, tmp_path: Path) -> None:
+    m = _manifest(tmp_path / "d")
+    reps = {}
+    for name, extra in (("one", []), ("two", ["--two-pass"])):
+        r = cli("eval", m, "--models", tiny_models, "--json", "--no-irm", "--query", "audio", *extra)
+        assert r.code == 0, r.err
+        reps[name] = json.loads(r.out)
+    assert reps["two"]["settings"]["two_pass"] is True and "two_pass" not in reps["one"]["settings"]
+    one, two = (reps[k]["aggregate"]["overall"]["audio"]["target_si_sdri"]["mean"] for k in ("one", "two"))
+    assert one != two
+
+
 def test_no_postfilter_scores_the_network_target(cli, tiny_models: Path, tmp_path: Path) -> None:
     m = _manifest(tmp_path / "d")
     reps = {}

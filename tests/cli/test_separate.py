@@ -69,6 +69,20 @@ def test_no_postfilter_gives_the_network_target(cli, tiny_models: Path, write_wa
     assert not np.allclose(outs["on"], outs["off"], atol=1e-4)
 
 
+def test_two_pass_gives_the_two_pass_separator_output(cli, tiny_models: Path, write_wav, tmp_path: Path) -> None:
+    from sfcli import Separator
+
+    mix = write_wav("mix.wav", seconds=3.0, sr=16000)
+    r = cli("separate", mix, "-t", "owl hooting", "-o", tmp_path, "--models", tiny_models, "--bits", "32", "--two-pass")
+    assert r.code == 0, r.err
+    got = _read(tmp_path / "mix" / "target.wav")[0]
+    x = _read(mix)[0]
+    want = Separator.from_pretrained(tiny_models, two_pass=True).separate(x, 16000, text="owl hooting").target
+    plain = Separator.from_pretrained(tiny_models).separate(x, 16000, text="owl hooting").target
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert not np.allclose(got, plain, atol=1e-4)
+
+
 def test_several_queries_json_and_plot(cli, tiny_models: Path, write_wav, tmp_path: Path) -> None:
     mix = write_wav("street.wav", seconds=1.0)
     out = tmp_path / "sep"
