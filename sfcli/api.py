@@ -106,8 +106,8 @@ class Separator:
         query_check: the match report / presence estimate (:class:`sfcli.query_check.QueryChecker`);
             :meth:`from_pretrained` loads the model folder's. ``None``: no checks.
         two_pass: separate twice: with the query, then with the SoundWords embedding of the first
-            pass's residual (a query for "everything else"); the target is the mean of the first
-            target and the second residual (:mod:`sfcli.two_pass`). About three times the time.
+            pass's residual (a query for "everything else"); the target is a weighted mean of the
+            first target and the second residual (:mod:`sfcli.two_pass`). About three times the time.
     """
 
     def __init__(
@@ -213,15 +213,18 @@ class Separator:
         channel through :meth:`sfcli.filter_model.SoundFilter.separate` with this separator's settings.
 
         With ``other`` (the second pass of ``two_pass``, :mod:`sfcli.two_pass`) the window is also
-        separated for ``other`` and the target is the mean of the first target and that residual."""
+        separated for ``other`` and the target is :func:`sfcli.two_pass.combine` of the first target and
+        that residual."""
         cond = torch.as_tensor(np.asarray(embedding, dtype=np.float32), device=self.device).reshape(1, -1)
-        cond_other = None if other is None else torch.as_tensor(np.asarray(other, dtype=np.float32)).reshape(1, -1)
+        cond_other = None
+        if other is not None:
+            cond_other = torch.as_tensor(np.asarray(other, dtype=np.float32), device=self.device).reshape(1, -1)
 
         def run(window: np.ndarray) -> np.ndarray:
             x = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)).to(self.device)
             target = self._window_targets(x, cond.expand(x.shape[0], -1))
             if cond_other is not None:
-                second = self._window_targets(x, cond_other.to(self.device).expand(x.shape[0], -1))
+                second = self._window_targets(x, cond_other.expand(x.shape[0], -1))
                 target = two_pass.combine(target, x, second)
             return target.cpu().numpy()
 
@@ -253,12 +256,12 @@ class Separator:
         if embedding is None:
             embedding = self.embed_query(text, reference, reference_sample_rate, raw_text=raw_text)
         x2 = x[None, :] if x.ndim == 1 else x
-        target, residual = self._separate_array(x2, int(sample_rate), embedding)
+        other = None
         if self.two_pass:
-            segments = two_pass.segments([x2], x2.shape[1], int(sample_rate))
-            known = [residual] if len(segments) == 1 else None  # the whole input: pass 1 is done already
-            other = self._other_query(segments, int(sample_rate), embedding, known)
-            target, residual = self._separate_array(x2, int(sample_rate), embedding, other)
+            other = self._other_query(
+                two_pass.segments([x2], x2.shape[1], int(sample_rate)), int(sample_rate), embedding
+            )
+        target, residual = self._separate_array(x2, int(sample_rate), embedding, other)
         report = self.check_query(text) if check else QueryReport()
         if check and self.query_check is not None:
             sampler = self.query_check.sampler(int(sample_rate))
@@ -298,13 +301,10 @@ class Separator:
             model_rate=self.model_rate,
         )
 
-    def _other_query(
-        self, segments: list[np.ndarray], sample_rate: int, embedding: np.ndarray, residuals: list[np.ndarray] | None
-    ) -> np.ndarray:
+    def _other_query(self, segments: list[np.ndarray], sample_rate: int, embedding: np.ndarray) -> np.ndarray:
         """Two-pass separation's second query: the embedding of the first pass's residual on ``segments``
-        (:func:`sfcli.two_pass.segments`), separated here unless their ``residuals`` are given."""
-        if residuals is None:
-            residuals = [self._separate_array(seg, sample_rate, embedding)[1] for seg in segments]
+        (:func:`sfcli.two_pass.segments`; the whole input when it is short)."""
+        residuals = [self._separate_array(seg, sample_rate, embedding)[1] for seg in segments]
         return two_pass.other_query(self.words, residuals, sample_rate)
 
     # ------------------------------------------------------------------ query check
@@ -370,7 +370,7 @@ class Separator:
                 if self.two_pass:  # the first pass only picks the second query (sfcli.two_pass)
                     with AudioReader(input_path) as first:
                         segments = two_pass.segments(first.blocks(blocksize), info.frames, info.sample_rate)
-                    other = self._other_query(segments, info.sample_rate, embedding, None)
+                    other = self._other_query(segments, info.sample_rate, embedding)
                 for t, r in self._blocks(reader.blocks(blocksize), info, self._pass_fn(embedding, other)):
                     if sampler is not None:
                         sampler.add(t, t + r)
