@@ -39,6 +39,7 @@ from sfcli.filter_model import SoundFilter
 from sfcli.pretrained import default_models_dir, resolve_device
 from sfcli.query_check import QueryChecker, QueryReport
 from sfcli.sample_format import PairQuantizer, output_subtype
+from sfcli.signature import conditioning, signature
 from sfcli.streaming import DEFAULT_OVERLAP_SECONDS, WindowFn, separate_array, separate_blocks
 
 ProgressFn = Callable[[int, int], None]
@@ -178,7 +179,9 @@ class Separator:
         *,
         raw_text: bool | None = None,
     ) -> np.ndarray:
-        """Return the 64-d SoundWords vector for a text or a reference clip (exactly one of them).
+        """Return the conditioning vector for a text or a reference clip (exactly one of them): the
+        64-d SoundWords vector, followed, for a SoundFilter with a spectral signature, by the reference's
+        signature (:mod:`sfcli.signature`; zeros for a text).
 
         ``raw_text=True`` conditions on the plain text embedding (no audio-bank expansion), ``False``
         expands; ``None`` follows the separator's ``text_expansion``."""
@@ -188,12 +191,20 @@ class Separator:
             if not isinstance(text, str) or not text.strip():
                 raise QueryError("the text query is empty")
             expand = self.text_expansion if raw_text is None else not raw_text
-            return np.asarray(self.words.text_query([text.strip()], expand=expand)[0], dtype=np.float32)
+            return self._conditioning(self.words.text_query([text.strip()], expand=expand)[0])
         clip = check_reference(reference, reference_sample_rate)  # type: ignore[arg-type]
         loop_to = round(self.loop_reference_seconds * reference_sample_rate)
         if clip.shape[0] < loop_to:
             clip = np.resize(clip, loop_to)
-        return np.asarray(self.words.embed_audio([clip], reference_sample_rate)[0], dtype=np.float32)
+        emb = self.words.embed_audio([clip], reference_sample_rate)[0]
+        return self._conditioning(emb, clip, reference_sample_rate)
+
+    def _conditioning(self, embedding: np.ndarray, clip: np.ndarray | None = None, sample_rate: int = 0) -> np.ndarray:
+        """:func:`sfcli.signature.conditioning` for this separator's SoundFilter: ``embedding`` with the
+        signature of ``clip`` (zeros without one) when the model takes one; a full vector unchanged."""
+        cfg = self.filter.config
+        sig = signature(clip, sample_rate) if cfg.signature_dim and clip is not None else None
+        return conditioning(embedding, sig, cfg.cond_dim, cfg.signature_dim)
 
     def _window_targets(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """The filter's target for each channel of a model-rate window ``x`` ``(channels, n)``."""
@@ -255,6 +266,7 @@ class Separator:
             raise QueryError("sample_rate must be a positive integer")
         if embedding is None:
             embedding = self.embed_query(text, reference, reference_sample_rate, raw_text=raw_text)
+        embedding = self._conditioning(embedding)
         x2 = x[None, :] if x.ndim == 1 else x
         other = None
         if self.two_pass:
@@ -305,7 +317,8 @@ class Separator:
         """Two-pass separation's second query: the embedding of the first pass's residual on ``segments``
         (:func:`sfcli.two_pass.segments`; the whole input when it is short)."""
         residuals = [self._separate_array(seg, sample_rate, embedding)[1] for seg in segments]
-        return two_pass.other_query(self.words, residuals, sample_rate)
+        other = two_pass.other_query(self.words, residuals, sample_rate)
+        return self._conditioning(other, two_pass.joined(residuals, sample_rate), sample_rate)
 
     # ------------------------------------------------------------------ query check
     def check_query(self, text: str | None = None) -> QueryReport:
@@ -318,7 +331,8 @@ class Separator:
         """Fill ``report.presence`` (and its warning) from a filled :class:`sfcli.query_check.PresenceSampler`."""
         if self.query_check is None:
             return
-        report.presence = self.query_check.presence_from(sampler, embedding, sample_rate)
+        query = np.asarray(embedding)[: self.filter.config.cond_dim]  # the SoundWords part
+        report.presence = self.query_check.presence_from(sampler, query, sample_rate)
         warning = self.query_check.presence_warning(report.presence)
         if warning:
             report.warnings.append(warning)
@@ -349,6 +363,7 @@ class Separator:
         (:meth:`sfcli.query_check.QueryChecker.presence`; at most 16 windows of the input are embedded).
         """
         started = time.perf_counter()
+        embedding = self._conditioning(embedding)
         target_path, residual_path = Path(target_path), Path(residual_path)
         if not force:
             for p in (target_path, residual_path):

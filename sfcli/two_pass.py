@@ -59,12 +59,17 @@ def segments(blocks: Iterable[np.ndarray], frames: int, sample_rate: int) -> lis
     return [np.concatenate(p, axis=1) for p in parts if p]
 
 
+def joined(residuals: Sequence[np.ndarray], sample_rate: int) -> np.ndarray:
+    """Residual segments ``(channels, n)`` mixed to mono and joined into one clip (one window of silence
+    when there are none)."""
+    mono = [np.asarray(r, dtype=np.float32).reshape(-1, r.shape[-1]).mean(axis=0) for r in residuals]
+    return np.concatenate(mono) if mono else np.zeros(round(WINDOW_SECONDS * sample_rate), dtype=np.float32)
+
+
 def other_query(words: Embedder, residuals: Sequence[np.ndarray], sample_rate: int) -> np.ndarray:
     """The unit SoundWords embedding of the first pass's residual segments ``(channels, n)``, mixed to
     mono and joined into one clip."""
-    mono = [np.asarray(r, dtype=np.float32).reshape(-1, r.shape[-1]).mean(axis=0) for r in residuals]
-    clip = np.concatenate(mono) if mono else np.zeros(round(WINDOW_SECONDS * sample_rate), dtype=np.float32)
-    emb = np.asarray(words.embed_audio([clip], sample_rate)[0], dtype=np.float32)
+    emb = np.asarray(words.embed_audio([joined(residuals, sample_rate)], sample_rate)[0], dtype=np.float32)
     return emb / max(float(np.linalg.norm(emb)), 1e-12)
 
 
@@ -74,4 +79,13 @@ def combine(first_target: np.ndarray, mixture: np.ndarray, second_target: np.nda
     return FIRST_WEIGHT * first_target + (1 - FIRST_WEIGHT) * (mixture - second_target)
 
 
-__all__ = ["FIRST_WEIGHT", "MAX_WINDOWS", "WINDOW_SECONDS", "combine", "other_query", "segment_starts", "segments"]
+__all__ = [
+    "FIRST_WEIGHT",
+    "MAX_WINDOWS",
+    "WINDOW_SECONDS",
+    "combine",
+    "joined",
+    "other_query",
+    "segment_starts",
+    "segments",
+]

@@ -15,7 +15,10 @@ Recipe (paper §3.3.1):
   mixture − target), in training and validation, as :class:`sfcli.api.Separator` outputs it (all three
   through :meth:`SoundFilter.separate`, the training step by way of ``forward`` and DDP); a model
   config with ``refiner_channels > 0`` adds a learned mask refiner to that post-filter, trained at
-  ``refiner_lr_scale`` times the learning rate;
+  ``refiner_lr_scale`` times the learning rate; a config with ``signature_dim > 0`` also conditions on
+  the audio query's spectral signature (:mod:`sfcli.signature`), its matrices at ``signature_lr_scale``;
+* ``residual_queries``: a share of examples becomes ``--two-pass``'s second pass
+  (:mod:`sfcli.train.residual_queries`);
 * checkpoint selection with SoundWords in place of VGGish: every ``eval_every`` steps the model separates
   a fixed validation mixture set; the checkpoint whose target outputs are closest to the true targets in
   SoundWords audio-embedding (cosine) distance is kept, and validation SI-SDRi is logged beside it
@@ -76,6 +79,7 @@ from sfcli.train.loop import (
     step_indices,
     wrap_ddp,
 )
+from sfcli.train.residual_queries import residual_queries, residual_rows
 
 
 @dataclass
@@ -101,6 +105,8 @@ class TrainFilterOptions:
     projection: bool = False
     postfilter: bool = False
     refiner_lr_scale: float = 10.0
+    signature_lr_scale: float = 10.0  # the signature matrices' learning rate / lr (models with a signature)
+    residual_queries: float = 0.0  # share of examples turned into second-pass examples (residual_queries.py)
     eval_every: int = 250
     checkpoint_every: int = 50
     valid_size: int = 64
@@ -190,6 +196,7 @@ def train_filter(
                 lambda s: step_indices(s, opts.batch_size, info),
                 opts.sample_rate,
                 transform,
+                opts.model_config.signature_dim,
             )
             _train(run, plan, stop_after)
             return _finish(run, setup_seconds)
@@ -215,10 +222,13 @@ def _setup(
         torch.backends.cudnn.benchmark = True  # fixed input shapes; GPU runs are not bitwise reproducible anyway
     model = SoundFilter(cfg).to(device)
     model.train()
-    optim = torch.optim.Adam(filter_state.param_groups(model, opts.refiner_lr_scale), lr=opts.lr)
+    optim = torch.optim.Adam(
+        filter_state.param_groups(model, opts.refiner_lr_scale, opts.signature_lr_scale), lr=opts.lr
+    )
     t0 = time.monotonic()
     run_dir = Path(opts.run_dir)
     cache = _conditioning(opts, words, train_data, descriptions, info, run_dir, reporter)
+    cache.signature_dim = cfg.signature_dim
     val = build_validation(valid_data, cache, opts.valid_size, opts.seed, opts.text_rate) if info.is_main else None
     setup_seconds = time.monotonic() - t0
     state = filter_state.resume(opts, cfg, model, optim, run_dir, reporter)
@@ -304,6 +314,9 @@ def _step(run: _Run, batch: Batch) -> None:
     """One optimisation step on ``batch``; fills ``run.state.last`` with the loss parts."""
     opts, s = run.opts, run.state
     set_lr(run.optim, lr_at(s.step, lr=opts.lr, warmup=opts.warmup, steps=opts.steps, schedule=opts.lr_schedule))
+    if opts.residual_queries > 0:
+        rows = residual_rows(opts.seed, s.step, batch, opts.residual_queries)
+        batch = residual_queries(run.model, run.words, batch, rows, opts.sample_rate, opts.postfilter)
     mix = batch.mixture.to(run.device)
     tgt_est, res_est = run.ddp(mix, batch.cond.to(run.device), postfilter=opts.postfilter)
     parts = separation_loss(
