@@ -31,6 +31,7 @@ ROWS = {
     "r10": "follow-up: r9 + 1,200 more steps of r9's data",
     "r11": "follow-up: r9's data + 10 % absent targets",
     "r12": "follow-up: r9's data with every described audio query from another clip",
+    "r13": "follow-up: r9 + 600 steps of r9's data, 30 % queried as --two-pass's second pass",
 }
 
 

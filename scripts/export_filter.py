@@ -38,7 +38,7 @@ def main() -> None:
     model.save_pretrained(args.out, half=not args.fp32)
     # Check that fp16 storage keeps the outputs (after the model's post-filter, as Separator uses them).
     reloaded = SoundFilter.from_pretrained(args.out)
-    x, c = torch.randn(1, 1, 32000), torch.nn.functional.normalize(torch.randn(1, model.config.query_dim), dim=1)
+    x, c = torch.randn(1, 1, 32000), torch.nn.functional.normalize(torch.randn(1, 64), dim=1)
     with torch.no_grad():
         a, _ = model.eval().separate(x, c)
         b, _ = reloaded.separate(x, c)

@@ -39,7 +39,6 @@ from sfcli.filter_model import SoundFilter
 from sfcli.pretrained import default_models_dir, resolve_device
 from sfcli.query_check import QueryChecker, QueryReport
 from sfcli.sample_format import PairQuantizer, output_subtype
-from sfcli.signature import conditioning, signature
 from sfcli.streaming import DEFAULT_OVERLAP_SECONDS, WindowFn, separate_array, separate_blocks
 
 ProgressFn = Callable[[int, int], None]
@@ -108,7 +107,7 @@ class Separator:
             :meth:`from_pretrained` loads the model folder's. ``None``: no checks.
         two_pass: separate twice: with the query, then with the SoundWords embedding of the first
             pass's residual (a query for "everything else"); the target is a weighted mean of the
-            first target and the second residual (:mod:`sfcli.two_pass`). About three times the time.
+            first target and the second residual (:mod:`sfcli.two_pass`). Two to three times the time.
     """
 
     def __init__(
@@ -179,9 +178,7 @@ class Separator:
         *,
         raw_text: bool | None = None,
     ) -> np.ndarray:
-        """Return the conditioning vector for a text or a reference clip (exactly one of them): the
-        64-d SoundWords vector, followed, for a SoundFilter with a spectral signature, by the reference's
-        signature (:mod:`sfcli.signature`; zeros for a text).
+        """Return the 64-d SoundWords vector for a text or a reference clip (exactly one of them).
 
         ``raw_text=True`` conditions on the plain text embedding (no audio-bank expansion), ``False``
         expands; ``None`` follows the separator's ``text_expansion``."""
@@ -191,20 +188,12 @@ class Separator:
             if not isinstance(text, str) or not text.strip():
                 raise QueryError("the text query is empty")
             expand = self.text_expansion if raw_text is None else not raw_text
-            return self._conditioning(self.words.text_query([text.strip()], expand=expand)[0])
+            return np.asarray(self.words.text_query([text.strip()], expand=expand)[0], dtype=np.float32)
         clip = check_reference(reference, reference_sample_rate)  # type: ignore[arg-type]
         loop_to = round(self.loop_reference_seconds * reference_sample_rate)
         if clip.shape[0] < loop_to:
             clip = np.resize(clip, loop_to)
-        emb = self.words.embed_audio([clip], reference_sample_rate)[0]
-        return self._conditioning(emb, clip, reference_sample_rate)
-
-    def _conditioning(self, embedding: np.ndarray, clip: np.ndarray | None = None, sample_rate: int = 0) -> np.ndarray:
-        """:func:`sfcli.signature.conditioning` for this separator's SoundFilter: ``embedding`` with the
-        signature of ``clip`` (zeros without one) when the model takes one; a full vector unchanged."""
-        cfg = self.filter.config
-        sig = signature(clip, sample_rate) if cfg.signature_dim and clip is not None else None
-        return conditioning(embedding, sig, cfg.cond_dim, cfg.signature_dim)
+        return np.asarray(self.words.embed_audio([clip], reference_sample_rate)[0], dtype=np.float32)
 
     def _window_targets(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """The filter's target for each channel of a model-rate window ``x`` ``(channels, n)``."""
@@ -233,11 +222,12 @@ class Separator:
 
         def run(window: np.ndarray) -> np.ndarray:
             x = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)).to(self.device)
-            target = self._window_targets(x, cond.expand(x.shape[0], -1))
-            if cond_other is not None:
-                second = self._window_targets(x, cond_other.expand(x.shape[0], -1))
-                target = two_pass.combine(target, x, second)
-            return target.cpu().numpy()
+            c = x.shape[0]
+            if cond_other is None:
+                return self._window_targets(x, cond.expand(c, -1)).cpu().numpy()
+            # both passes in one batch: one forward call of 2 x channels rows (about 20 % less time on a CPU)
+            both = self._window_targets(torch.cat([x, x]), torch.cat([cond.expand(c, -1), cond_other.expand(c, -1)]))
+            return two_pass.combine(both[:c], x, both[c:]).cpu().numpy()
 
         return run
 
@@ -266,7 +256,6 @@ class Separator:
             raise QueryError("sample_rate must be a positive integer")
         if embedding is None:
             embedding = self.embed_query(text, reference, reference_sample_rate, raw_text=raw_text)
-        embedding = self._conditioning(embedding)
         x2 = x[None, :] if x.ndim == 1 else x
         other = None
         if self.two_pass:
@@ -316,9 +305,13 @@ class Separator:
     def _other_query(self, segments: list[np.ndarray], sample_rate: int, embedding: np.ndarray) -> np.ndarray:
         """Two-pass separation's second query: the embedding of the first pass's residual on ``segments``
         (:func:`sfcli.two_pass.segments`; the whole input when it is short)."""
-        residuals = [self._separate_array(seg, sample_rate, embedding)[1] for seg in segments]
-        other = two_pass.other_query(self.words, residuals, sample_rate)
-        return self._conditioning(other, two_pass.joined(residuals, sample_rate), sample_rate)
+        if len(segments) > 1 and len({seg.shape for seg in segments}) == 1:
+            # equal segments of one window each: separated together, as the channels of one array
+            stacked = self._separate_array(np.concatenate(segments), sample_rate, embedding)[1]
+            residuals = np.split(stacked, len(segments))
+        else:
+            residuals = [self._separate_array(seg, sample_rate, embedding)[1] for seg in segments]
+        return two_pass.other_query(self.words, residuals, sample_rate)
 
     # ------------------------------------------------------------------ query check
     def check_query(self, text: str | None = None) -> QueryReport:
@@ -331,8 +324,7 @@ class Separator:
         """Fill ``report.presence`` (and its warning) from a filled :class:`sfcli.query_check.PresenceSampler`."""
         if self.query_check is None:
             return
-        query = np.asarray(embedding)[: self.filter.config.cond_dim]  # the SoundWords part
-        report.presence = self.query_check.presence_from(sampler, query, sample_rate)
+        report.presence = self.query_check.presence_from(sampler, embedding, sample_rate)
         warning = self.query_check.presence_warning(report.presence)
         if warning:
             report.warnings.append(warning)
@@ -363,7 +355,6 @@ class Separator:
         (:meth:`sfcli.query_check.QueryChecker.presence`; at most 16 windows of the input are embedded).
         """
         started = time.perf_counter()
-        embedding = self._conditioning(embedding)
         target_path, residual_path = Path(target_path), Path(residual_path)
         if not force:
             for p in (target_path, residual_path):

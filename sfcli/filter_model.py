@@ -45,7 +45,6 @@ from sfcli.audio import MODEL_SAMPLE_RATE
 from sfcli.errors import ModelNotFoundError
 from sfcli.postfilter import DEFAULT_FFT, DEFAULT_POWER, MaskRefiner, spectral_postfilter
 from sfcli.pretrained import load_model_folder, resolve_model_dir, save_model_folder
-from sfcli.signature import conditioned, signature_linear
 
 MODEL_NAME = "soundfilter"
 
@@ -56,9 +55,6 @@ class SoundFilterConfig:
 
     sample_rate: int = MODEL_SAMPLE_RATE  # the rate the model runs at; Separator resamples to it
     cond_dim: int = 64
-    # > 0: the query vector is [SoundWords vector, spectral signature of the query clip] (sfcli.signature;
-    # zeros for text queries), so FiLM layers take cond_dim + signature_dim inputs
-    signature_dim: int = 0
     frontend: str = "filterbank"  # "filterbank" (shipped) or "waveform" (paper)
     fb_channels: int = 128  # filterbank: number of learned analysis filters
     fb_kernel: int = 32  # filterbank: filter length in samples
@@ -85,8 +81,6 @@ class SoundFilterConfig:
             raise ValueError("strides must be a non-empty list of positive integers")
         if self.postfilter_fft < 0 or (self.postfilter_fft and (self.postfilter_fft < 4 or self.postfilter_power <= 0)):
             raise ValueError("postfilter_fft must be 0 (none) or >= 4, with postfilter_power > 0")
-        if self.signature_dim < 0:
-            raise ValueError("signature_dim must be >= 0")
         if self.refiner_channels < 0 or (self.refiner_channels and not self.postfilter_fft):
             raise ValueError("refiner_channels must be >= 0, and a refiner needs the post-filter (postfilter_fft > 0)")
 
@@ -115,11 +109,6 @@ class SoundFilterConfig:
         return {"model": MODEL_NAME, **asdict(self)}
 
     @property
-    def query_dim(self) -> int:
-        """Length of the conditioning vector: the SoundWords vector plus the signature, if any."""
-        return self.cond_dim + self.signature_dim
-
-    @property
     def hop(self) -> int:
         """Input lengths are padded to a multiple of this many samples."""
         total = math.prod(self.strides)
@@ -132,22 +121,17 @@ def _norm(channels: int, groups: int) -> nn.GroupNorm:
 
 
 class FiLM(nn.Module):
-    """Feature-wise linear modulation ``h * (1 + gamma(c)) + beta(c)``, initialised to identity.
+    """Feature-wise linear modulation ``h * (1 + gamma(c)) + beta(c)``, initialised to identity."""
 
-    With ``signature_dim`` > 0 the last ``signature_dim`` values of ``c`` (a spectral signature,
-    :mod:`sfcli.signature`) enter through their own zero-initialised matrix ``sig``, so a model without
-    one warm-starts unchanged and training can give them their own learning rate."""
-
-    def __init__(self, cond_dim: int, channels: int, signature_dim: int = 0) -> None:
+    def __init__(self, cond_dim: int, channels: int) -> None:
         super().__init__()
         self.proj = nn.Linear(cond_dim, 2 * channels)
         nn.init.zeros_(self.proj.weight)
         nn.init.zeros_(self.proj.bias)
-        self.sig = signature_linear(signature_dim, 2 * channels)
 
     def forward(self, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """Modulate ``h`` (B, C, T) with the conditioning vector ``cond`` (B, D)."""
-        gamma, beta = conditioned(self.proj, self.sig, cond).unsqueeze(-1).chunk(2, dim=1)
+        gamma, beta = self.proj(cond).unsqueeze(-1).chunk(2, dim=1)
         return h * (1.0 + gamma) + beta
 
 
@@ -179,12 +163,10 @@ class ResidualUnit(nn.Module):
 class EncoderBlock(nn.Module):
     """Residual units at one resolution, FiLM, then a strided Conv1D that downsamples."""
 
-    def __init__(
-        self, cin: int, cout: int, stride: int, dilations: list[int], groups: int, cond: int, sig: int = 0
-    ) -> None:
+    def __init__(self, cin: int, cout: int, stride: int, dilations: list[int], groups: int, cond: int) -> None:
         super().__init__()
         self.units = nn.Sequential(*(ResidualUnit(cin, d, groups) for d in dilations))
-        self.film = FiLM(cond, cin, sig)
+        self.film = FiLM(cond, cin)
         self.down = nn.Sequential(
             nn.ConstantPad1d((stride // 2, stride - stride // 2), 0.0),
             nn.Conv1d(cin, cout, 2 * stride, stride=stride),
@@ -203,9 +185,7 @@ class EncoderBlock(nn.Module):
 class DecoderBlock(nn.Module):
     """Transposed Conv1D that upsamples, add the mirrored skip, residual units, FiLM."""
 
-    def __init__(
-        self, cin: int, cout: int, stride: int, dilations: list[int], groups: int, cond: int, sig: int = 0
-    ) -> None:
+    def __init__(self, cin: int, cout: int, stride: int, dilations: list[int], groups: int, cond: int) -> None:
         super().__init__()
         self.up = nn.Sequential(
             nn.ConvTranspose1d(cin, cout, 2 * stride, stride=stride, padding=stride // 2 if stride > 1 else 0),
@@ -213,7 +193,7 @@ class DecoderBlock(nn.Module):
             nn.ELU(),
         )
         self.units = nn.Sequential(*(ResidualUnit(cout, d, groups) for d in dilations))
-        self.film = FiLM(cond, cout, sig)
+        self.film = FiLM(cond, cout)
 
     def forward(self, h: torch.Tensor, skip: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """Upsample ``h`` to ``skip``'s length, add it, refine and modulate."""
@@ -239,22 +219,19 @@ class SoundFilter(nn.Module):
             self.inp = ConvNormAct(1, cfg.channels, 7, g)
         widths = [min(cfg.channels * 2**i, cfg.max_channels) for i in range(len(cfg.strides) + 1)]
         self.encoder = nn.ModuleList(
-            EncoderBlock(widths[i], widths[i + 1], s, d, g, cfg.cond_dim, cfg.signature_dim)
-            for i, s in enumerate(cfg.strides)
+            EncoderBlock(widths[i], widths[i + 1], s, d, g, cfg.cond_dim) for i, s in enumerate(cfg.strides)
         )
         self.bottleneck = ConvNormAct(widths[-1], widths[-1], 3, g)
-        self.bottleneck_film = FiLM(cfg.cond_dim, widths[-1], cfg.signature_dim)
+        self.bottleneck_film = FiLM(cfg.cond_dim, widths[-1])
         self.decoder = nn.ModuleList(
-            DecoderBlock(widths[i + 1], widths[i], s, d, g, cfg.cond_dim, cfg.signature_dim)
+            DecoderBlock(widths[i + 1], widths[i], s, d, g, cfg.cond_dim)
             for i, s in reversed(list(enumerate(cfg.strides)))
         )
         if cfg.frontend == "filterbank":
             self.head = nn.Conv1d(cfg.channels, n_src * cfg.fb_channels, 1)
         else:
             self.head = nn.Conv1d(cfg.channels, n_src, 7, padding=3)
-        self.refiner = (
-            MaskRefiner(cfg.refiner_channels, cfg.cond_dim, cfg.signature_dim) if cfg.refiner_channels else None
-        )
+        self.refiner = MaskRefiner(cfg.refiner_channels, cfg.cond_dim) if cfg.refiner_channels else None
 
     # ------------------------------------------------------------------ separation
     def separate(

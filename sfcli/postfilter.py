@@ -26,7 +26,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from sfcli.dsp import istft, log_magnitude, stft
-from sfcli.signature import conditioned, signature_linear
 
 DEFAULT_FFT = 4096
 DEFAULT_POWER = 1.5
@@ -42,11 +41,10 @@ class MaskRefiner(nn.Module):
     last one is zero-initialised, so the correction starts at 0.
     """
 
-    def __init__(self, channels: int, cond_dim: int, signature_dim: int = 0) -> None:
+    def __init__(self, channels: int, cond_dim: int) -> None:
         super().__init__()
         self.inp = nn.Conv2d(2, channels, 3, padding=1)
         self.film = nn.Linear(cond_dim, 2 * channels)
-        self.sig = signature_linear(signature_dim, 2 * channels)  # the query's spectral signature, if any
         self.mid = nn.Conv2d(channels, channels, 3, padding=(2, 1), dilation=(2, 1))
         self.out = nn.Conv2d(channels, 1, 3, padding=(4, 1), dilation=(4, 1))
         for layer in (self.film, self.out):
@@ -60,7 +58,7 @@ class MaskRefiner(nn.Module):
         # (oneDNN's convolutions with a handful of channels are slow in the default layout).
         h = torch.stack([torch.tanh(log_ratio / 4), mix / 4], dim=1).contiguous(memory_format=torch.channels_last)
         h = self.inp(h)
-        gamma, beta = conditioned(self.film, self.sig, cond)[:, :, None, None].chunk(2, dim=1)
+        gamma, beta = self.film(cond)[:, :, None, None].chunk(2, dim=1)
         h = F.elu(torch.addcmul(beta, h, 1.0 + gamma), inplace=True)
         h = F.elu(self.mid(h), inplace=True)
         return self.out(h).squeeze(1)

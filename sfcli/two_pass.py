@@ -10,12 +10,13 @@ target becomes a weighted mean of the first target and the second residual (:dat
   them instead of confidently returning the wrong sound.
 
 The second query only needs the residual's *sound*, so a long input is summarised by
-:data:`MAX_WINDOWS` evenly spread 2 s segments (:func:`segments`), each separated on its own; an
-input of at most that many windows is used whole. The cost is two separations of the whole input
-plus one of at most 32 s (measured: about three times a plain separation on 60 s, docs/results.md).
-Both passes run inside each model-rate window
-(:meth:`sfcli.api.Separator.window_fn`), so the target stays band-limited to the model's rate as in
-a plain separation, and streamed files and in-memory arrays give the same result.
+:data:`MAX_WINDOWS` evenly spread 2 s segments (:func:`segments`), each separated on its own (all
+in one batch); an input of at most that many windows is used whole. The cost is two separations of
+the whole input plus one of at most 32 s and the SoundWords embedding of that residual (measured:
+between two and three times a plain separation on 60 s, docs/results.md). Both passes run inside each
+model-rate window, as one batch (:meth:`sfcli.api.Separator.window_fn`), so the target stays
+band-limited to the model's rate as in a plain separation, and streamed files and in-memory arrays
+give the same result.
 """
 
 from __future__ import annotations
@@ -59,17 +60,12 @@ def segments(blocks: Iterable[np.ndarray], frames: int, sample_rate: int) -> lis
     return [np.concatenate(p, axis=1) for p in parts if p]
 
 
-def joined(residuals: Sequence[np.ndarray], sample_rate: int) -> np.ndarray:
-    """Residual segments ``(channels, n)`` mixed to mono and joined into one clip (one window of silence
-    when there are none)."""
-    mono = [np.asarray(r, dtype=np.float32).reshape(-1, r.shape[-1]).mean(axis=0) for r in residuals]
-    return np.concatenate(mono) if mono else np.zeros(round(WINDOW_SECONDS * sample_rate), dtype=np.float32)
-
-
 def other_query(words: Embedder, residuals: Sequence[np.ndarray], sample_rate: int) -> np.ndarray:
     """The unit SoundWords embedding of the first pass's residual segments ``(channels, n)``, mixed to
     mono and joined into one clip."""
-    emb = np.asarray(words.embed_audio([joined(residuals, sample_rate)], sample_rate)[0], dtype=np.float32)
+    mono = [np.asarray(r, dtype=np.float32).reshape(-1, r.shape[-1]).mean(axis=0) for r in residuals]
+    clip = np.concatenate(mono) if mono else np.zeros(round(WINDOW_SECONDS * sample_rate), dtype=np.float32)
+    emb = np.asarray(words.embed_audio([clip], sample_rate)[0], dtype=np.float32)
     return emb / max(float(np.linalg.norm(emb)), 1e-12)
 
 
@@ -79,13 +75,4 @@ def combine(first_target: np.ndarray, mixture: np.ndarray, second_target: np.nda
     return FIRST_WEIGHT * first_target + (1 - FIRST_WEIGHT) * (mixture - second_target)
 
 
-__all__ = [
-    "FIRST_WEIGHT",
-    "MAX_WINDOWS",
-    "WINDOW_SECONDS",
-    "combine",
-    "joined",
-    "other_query",
-    "segment_starts",
-    "segments",
-]
+__all__ = ["FIRST_WEIGHT", "MAX_WINDOWS", "WINDOW_SECONDS", "combine", "other_query", "segment_starts", "segments"]

@@ -266,21 +266,3 @@ def test_the_model_rate_comes_from_the_filter_config(make_tiny_models, tmp_path:
     for out in ("t.wav", "r.wav"):
         info = sf.info(tmp_path / out)
         assert (info.samplerate, info.frames, info.channels) == (22050, sf.info(wav).frames, 2)
-
-
-def test_a_signature_model_is_conditioned_on_the_reference_signature(tmp_path: Path, make_tiny_models) -> None:
-    from sfcli.signature import SIGNATURE_DIM, signature
-
-    sep = Separator.from_pretrained(make_tiny_models(tmp_path, signature_dim=SIGNATURE_DIM), two_pass=True)
-    rng = np.random.default_rng(5)
-    ref = (0.1 * rng.standard_normal(24000)).astype(np.float32)
-    q = sep.embed_query(reference=ref, reference_sample_rate=16000)
-    assert q.shape == (64 + SIGNATURE_DIM,)
-    np.testing.assert_allclose(q[64:], signature(np.resize(ref, 32000), 16000), atol=1e-6)
-    assert not sep.embed_query(text="a dog barking")[64:].any()
-    x = (0.1 * rng.standard_normal(20000)).astype(np.float32)
-    with_sig = sep.separate(x, 16000, reference=ref, reference_sample_rate=16000)
-    without = sep.separate(x, 16000, embedding=q[:64])  # a bare SoundWords vector gets a zero signature
-    assert not np.allclose(with_sig.target, without.target, atol=1e-4)
-    np.testing.assert_allclose(with_sig.target + with_sig.residual, x, atol=1e-5)
-    np.testing.assert_allclose(sep.separate(x, 16000, embedding=q).target, with_sig.target, atol=1e-6)

@@ -392,7 +392,7 @@ def separate(
         typer.Option(
             "--two-pass",
             help="Separate twice (the second time for everything the first pass left) and average: "
-            "steadier on recordings unlike the training data, about twice the time.",
+            "steadier on recordings unlike the training data, two to three times the time.",
         ),
     ] = False,
 ) -> None:

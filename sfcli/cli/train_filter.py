@@ -188,17 +188,6 @@ _SwapPairs = Annotated[
         help="Share of example pairs whose second example is the first's mixture queried for its background.",
     ),
 ]
-_Signature = Annotated[
-    bool,
-    typer.Option(
-        "--signature",
-        help="Condition also on the audio query's spectral signature (sfcli.signature; zeros for text). "
-        "With --init from a model without one, its signature weights start at zero.",
-    ),
-]
-_SignatureLrScale = Annotated[
-    float, typer.Option("--signature-lr-scale", min=0.0, help="The signature matrices' learning rate / --lr.")
-]
 _ResidualQueries = Annotated[
     float,
     typer.Option(
@@ -255,8 +244,6 @@ def train_filter_cmd(
     augment: _Augment = 0.0,
     other_take: _OtherTake = 0.0,
     swap_pairs: _SwapPairs = 0.0,
-    signature: _Signature = False,
-    signature_lr_scale: _SignatureLrScale = 10.0,
     residual_queries: _ResidualQueries = 0.0,
     quiet: _Quiet = False,
 ) -> None:
@@ -339,10 +326,6 @@ def _apply_overrides(cfg: Any, args: SimpleNamespace) -> Any:
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
     cfg.refiner_channels = args.refiner_channels
-    if args.signature:
-        from sfcli.signature import SIGNATURE_DIM
-
-        cfg.signature_dim = SIGNATURE_DIM
     return cfg
 
 
@@ -354,7 +337,7 @@ def _options(args: SimpleNamespace, cfg: Any) -> Any:
     run = args.run_dir or default_cache_dir() / "runs" / "filter"
     same = ("steps", "batch_size", "lr", "warmup", "seed", "text_rate", "consistency_loss", "residual_output")
     same += ("projection", "postfilter", "refiner_lr_scale", "eval_every", "checkpoint_every", "valid_size")
-    same += ("text_expansion", "device", "workers", "init", "lr_schedule", "signature_lr_scale")
+    same += ("text_expansion", "device", "workers", "init", "lr_schedule")
     same += ("residual_queries",)
     return TrainFilterOptions(
         run_dir=run,

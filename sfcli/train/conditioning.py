@@ -136,7 +136,6 @@ class ConditioningCache:
         self.audio_pool: dict[str, list[np.ndarray]] = {}
         self.audio_computed = 0
         self.audio_reused = 0
-        self.signature_dim = 0  # > 0: batches also carry the audio queries' spectral signatures
         if path is not None:
             blob = load_checkpoint(path) or {}
             if blob.get("fingerprint") == fingerprint:

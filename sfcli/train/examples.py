@@ -22,7 +22,6 @@ import torch
 
 from sfcli.embedder import Embedder
 from sfcli.errors import SfcliError
-from sfcli.signature import signature
 from sfcli.train.conditioning import ConditioningCache, chosen_description, example_choices
 
 MIXTURE_RMS = 0.1  # every training example is scaled so that its mixture has this RMS (-20 dBFS)
@@ -155,7 +154,6 @@ class LoadedBatch:
     window_data: torch.Tensor | None  # every prepared window, stacked: (sum of counts, window_samples)
     window_counts: list[int]  # windows per item (0: none prepared)
     absent: torch.Tensor | None = None  # (B,) bool, None when no example is absent
-    signatures: torch.Tensor | None = None  # (B, signature_dim): audio queries' signatures, zeros for text
 
     @property
     def windows(self) -> list[np.ndarray | None]:
@@ -180,15 +178,12 @@ def load_batch(
     words: Embedder | None = None,
     sample_rate: int = 16000,
     transform: ExampleTransform | None = None,
-    signature_dim: int = 0,
 ) -> LoadedBatch:
     """Draw the examples ``indices`` (the part of :func:`make_batch` that needs no model on a device).
 
     With ``words`` that has ``audio_windows`` the audio-query examples also get their tower windows
     (resampling and framing, the expensive CPU part of an audio embedding), so data-loading worker
     processes can do it. Items are light examples (no arrays) to stay cheap to send between processes.
-    With ``signature_dim`` > 0 each audio query's spectral signature (:mod:`sfcli.signature`) is computed
-    too; text queries get zeros.
     """
     full = [draw_example(dataset, i, transform) for i in indices]
     n = min(int(ex.mixture.shape[-1]) for ex in full)
@@ -196,13 +191,10 @@ def load_batch(
     wins: list[np.ndarray] = []
     counts: list[int] = []
     items = []
-    sigs = np.zeros((len(full), signature_dim), dtype=np.float32)
-    for k, (ex, (t, p)) in enumerate(zip(full, choices, strict=True)):
+    for ex, (t, p) in zip(full, choices, strict=True):
         cond = None
         counts.append(0)
         if chosen_description(ex, t, p) is None:
-            if signature_dim:
-                sigs[k] = signature(ex.cond_audio, sample_rate)
             if words is not None and _has_windows(words):
                 wins.append(np.asarray(words.audio_windows(ex.cond_audio, sample_rate), dtype=np.float32))
                 counts[-1] = wins[-1].shape[0]
@@ -223,20 +215,17 @@ def load_batch(
         torch.from_numpy(np.concatenate(wins)) if wins else None,  # one tensor: cheap to pass between processes
         counts,
         torch.tensor([ex.absent for ex in full]) if any(ex.absent for ex in full) else None,
-        torch.from_numpy(sigs) if signature_dim else None,
     )
 
 
 def finish_batch(loaded: LoadedBatch, cache: ConditioningCache) -> Batch:
     """Add the conditioning vectors (SoundWords on its device) to a :class:`LoadedBatch`."""
-    cond = torch.from_numpy(cache.conditioning(loaded.items, loaded.use_text, loaded.picks, windows=loaded.windows))
-    if loaded.signatures is not None:
-        cond = torch.cat([cond, loaded.signatures], dim=1)
+    cond = cache.conditioning(loaded.items, loaded.use_text, loaded.picks, windows=loaded.windows)
     return Batch(
         loaded.mixture,
         loaded.target,
         loaded.background,
-        cond,
+        torch.from_numpy(cond),
         float(np.mean(loaded.use_text)),
         loaded.absent,
     )
@@ -256,8 +245,7 @@ def make_batch(
     decides per example whether an audio query needs computing at all, and skips the resampling if not.
     """
     words = None if cache.reuse else cache.words
-    loaded = load_batch(dataset, indices, seed, text_rate, words, cache.sr, transform, cache.signature_dim)
-    return finish_batch(loaded, cache)
+    return finish_batch(load_batch(dataset, indices, seed, text_rate, words, cache.sr, transform), cache)
 
 
 @dataclass
@@ -270,20 +258,11 @@ class BatchPlan:
     indices_of: Callable[[int], list[int]]  # step -> this process's global example numbers
     sample_rate: int = 16000
     transform: ExampleTransform | None = None
-    signature_dim: int = 0  # > 0: audio queries also get their spectral signature (sfcli.signature)
 
     def load(self, step: int, words: Any = None) -> LoadedBatch:
         """The CPU half of step ``step``'s batch."""
-        indices = self.indices_of(step)
         return load_batch(
-            self.dataset,
-            indices,
-            self.seed,
-            self.text_rate,
-            words,
-            self.sample_rate,
-            self.transform,
-            self.signature_dim,
+            self.dataset, self.indices_of(step), self.seed, self.text_rate, words, self.sample_rate, self.transform
         )
 
     def make(self, step: int, cache: ConditioningCache) -> Batch:

@@ -15,8 +15,7 @@ Recipe (paper §3.3.1):
   mixture − target), in training and validation, as :class:`sfcli.api.Separator` outputs it (all three
   through :meth:`SoundFilter.separate`, the training step by way of ``forward`` and DDP); a model
   config with ``refiner_channels > 0`` adds a learned mask refiner to that post-filter, trained at
-  ``refiner_lr_scale`` times the learning rate; a config with ``signature_dim > 0`` also conditions on
-  the audio query's spectral signature (:mod:`sfcli.signature`), its matrices at ``signature_lr_scale``;
+  ``refiner_lr_scale`` times the learning rate;
 * ``residual_queries``: a share of examples becomes ``--two-pass``'s second pass
   (:mod:`sfcli.train.residual_queries`);
 * checkpoint selection with SoundWords in place of VGGish: every ``eval_every`` steps the model separates
@@ -105,7 +104,6 @@ class TrainFilterOptions:
     projection: bool = False
     postfilter: bool = False
     refiner_lr_scale: float = 10.0
-    signature_lr_scale: float = 10.0  # the signature matrices' learning rate / lr (models with a signature)
     residual_queries: float = 0.0  # share of examples turned into second-pass examples (residual_queries.py)
     eval_every: int = 250
     checkpoint_every: int = 50
@@ -196,7 +194,6 @@ def train_filter(
                 lambda s: step_indices(s, opts.batch_size, info),
                 opts.sample_rate,
                 transform,
-                opts.model_config.signature_dim,
             )
             _train(run, plan, stop_after)
             return _finish(run, setup_seconds)
@@ -222,13 +219,10 @@ def _setup(
         torch.backends.cudnn.benchmark = True  # fixed input shapes; GPU runs are not bitwise reproducible anyway
     model = SoundFilter(cfg).to(device)
     model.train()
-    optim = torch.optim.Adam(
-        filter_state.param_groups(model, opts.refiner_lr_scale, opts.signature_lr_scale), lr=opts.lr
-    )
+    optim = torch.optim.Adam(filter_state.param_groups(model, opts.refiner_lr_scale), lr=opts.lr)
     t0 = time.monotonic()
     run_dir = Path(opts.run_dir)
     cache = _conditioning(opts, words, train_data, descriptions, info, run_dir, reporter)
-    cache.signature_dim = cfg.signature_dim
     val = build_validation(valid_data, cache, opts.valid_size, opts.seed, opts.text_rate) if info.is_main else None
     setup_seconds = time.monotonic() - t0
     state = filter_state.resume(opts, cfg, model, optim, run_dir, reporter)

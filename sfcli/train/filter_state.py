@@ -30,26 +30,19 @@ class RunState:
     ema_sdri: float | None = None
 
 
-def param_groups(model: SoundFilter, refiner_scale: float, signature_scale: float = 1.0) -> list[dict[str, Any]]:
-    """The U-Net's parameters at the base learning rate; the mask refiner's (if any) at ``refiner_scale``
-    times it, and the signature matrices (:mod:`sfcli.signature`, if any) at ``signature_scale`` times it."""
-    sig = [q for name, q in model.named_parameters() if name.endswith(".sig.weight")]
+def param_groups(model: SoundFilter, refiner_scale: float) -> list[dict[str, Any]]:
+    """The U-Net's parameters at the base learning rate; the mask refiner's (if any) at ``refiner_scale`` times it."""
     refiner = [] if model.refiner is None else list(model.refiner.parameters())
-    sig_ids = {id(q) for q in sig}
-    refiner = [q for q in refiner if id(q) not in sig_ids]
-    ids = sig_ids | {id(q) for q in refiner}
+    ids = {id(q) for q in refiner}
     groups = [{"params": [q for q in model.parameters() if id(q) not in ids], "lr_scale": 1.0}]
     if refiner:
         groups.append({"params": refiner, "lr_scale": refiner_scale})
-    if sig:
-        groups.append({"params": sig, "lr_scale": signature_scale})
     return groups
 
 
 def load_init_weights(model: SoundFilter, path: Path) -> None:
     """Warm-start ``model`` from a SoundFilter model folder or a ``train-filter`` checkpoint file
-    (its latest weights). Shapes must match, except that a model with a mask refiner may start from one
-    without and a model with a spectral signature from one without (:func:`widen_conditioning`)."""
+    (its latest weights). Shapes must match; a model with a mask refiner may start from one without."""
     if path.is_dir():
         state = {k: v.float() for k, v in SoundFilter.from_pretrained(path).state_dict().items()}
     else:
@@ -61,9 +54,8 @@ def load_init_weights(model: SoundFilter, path: Path) -> None:
         missing, unexpected = model.load_state_dict(state, strict=False)
     except RuntimeError as exc:
         raise SfcliError(f"the weights in {path} do not fit this model configuration") from exc
-    # A model without a mask refiner may start one (it begins as the fixed post-filter), one without a
-    # signature may gain one (it begins ignored); nothing else may differ.
-    if unexpected or any(not (k.startswith("refiner.") or k.endswith(".sig.weight")) for k in missing):
+    # A model without a mask refiner may start one (it begins as the fixed post-filter); nothing else may differ.
+    if unexpected or any(not k.startswith("refiner.") for k in missing):
         raise SfcliError(f"the weights in {path} do not fit this model configuration")
 
 

@@ -18,7 +18,6 @@ import torch
 
 from sfcli.embedder import Embedder
 from sfcli.filter_model import SoundFilter
-from sfcli.signature import signature
 from sfcli.train.examples import Batch
 
 
@@ -52,10 +51,7 @@ def residual_queries(
     emb = np.asarray(words.embed_audio(list(residual), sample_rate), dtype=np.float32)
     emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
     cond = batch.cond.clone()
-    dim = emb.shape[1]
-    cond[idx, :dim] = torch.from_numpy(emb)
-    if cond.shape[1] > dim:  # a model with a spectral signature: the residual's
-        cond[idx, dim:] = torch.from_numpy(np.stack([signature(r, sample_rate) for r in residual]))
+    cond[idx] = torch.from_numpy(emb)
     new_target, new_background = batch.target.clone(), batch.background.clone()
     new_target[idx], new_background[idx] = batch.background[idx], batch.target[idx]
     return dataclasses.replace(batch, target=new_target, background=new_background, cond=cond)

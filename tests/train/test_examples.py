@@ -65,20 +65,3 @@ def test_an_absent_target_is_kept_not_redrawn() -> None:
 
     assert draw_example(ds, 2, silent_once).target.any()
     assert seen == [2, 2 + 1_000_003]  # a silent target without the flag is redrawn
-
-
-def test_audio_queries_carry_their_signature_and_text_queries_zeros() -> None:
-    from sfcli.signature import SIGNATURE_DIM, signature
-
-    ds = ToneMixtures(seed=0, seconds=0.5)
-    plain = load_batch(ds, list(range(8)), seed=0, text_rate=0.5)
-    assert plain.signatures is None
-    got = load_batch(ds, list(range(8)), seed=0, text_rate=0.5, signature_dim=SIGNATURE_DIM)
-    assert got.signatures is not None and got.signatures.shape == (8, SIGNATURE_DIM)
-    audio = [i for i, t in enumerate(got.use_text) if not t]
-    text = [i for i, t in enumerate(got.use_text) if t]
-    assert audio and text
-    for i in audio:
-        ex = draw_example(ds, i)
-        np.testing.assert_allclose(got.signatures[i].numpy(), signature(ex.cond_audio, 16000), atol=1e-6)
-    assert not got.signatures[text].any()

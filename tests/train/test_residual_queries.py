@@ -6,7 +6,6 @@ import numpy as np
 import torch
 
 from sfcli.filter_model import SoundFilter, SoundFilterConfig
-from sfcli.signature import SIGNATURE_DIM, signature
 from sfcli.train.examples import Batch
 from sfcli.train.residual_queries import residual_queries, residual_rows
 from sfcli.words import SoundWords
@@ -31,9 +30,9 @@ def test_rows_are_a_function_of_the_step_and_skip_absent_targets() -> None:
 
 def test_chosen_rows_take_the_residual_query_and_swap_their_sources() -> None:
     torch.manual_seed(0)
-    model = SoundFilter(SoundFilterConfig.tiny(signature_dim=SIGNATURE_DIM)).eval()
+    model = SoundFilter(SoundFilterConfig.tiny()).eval()
     words = SoundWords.tiny(seed=0)
-    b = _batch(dim=64 + SIGNATURE_DIM)
+    b = _batch()
     rows = np.array([1, 4])
     got = residual_queries(model, words, b, rows, 16000, postfilter=False)
     keep = [0, 2, 3, 5]
@@ -46,6 +45,5 @@ def test_chosen_rows_take_the_residual_query_and_swap_their_sources() -> None:
     residual = (b.mixture[rows] - t)[:, 0].numpy()
     emb = np.asarray(words.embed_audio(list(residual), 16000), np.float32)
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
-    np.testing.assert_allclose(got.cond[rows, :64].numpy(), emb, atol=1e-5)
-    np.testing.assert_allclose(got.cond[rows, 64:].numpy(), np.stack([signature(r) for r in residual]), atol=1e-5)
+    np.testing.assert_allclose(got.cond[rows].numpy(), emb, atol=1e-5)
     assert residual_queries(model, words, b, np.array([], dtype=int), 16000, postfilter=False) is b

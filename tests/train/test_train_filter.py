@@ -465,35 +465,15 @@ def test_a_mask_refiner_trains_through_the_postfilter_from_a_model_without_one(t
     assert any(not torch.equal(frozen.state_dict()[k].float(), v.float()) for k, v in start.items())
 
 
-def test_a_signature_model_warm_starts_from_one_without_and_computes_the_same(tmp_path: Path) -> None:
-    from sfcli.signature import SIGNATURE_DIM
-
-    _train(_opts(tmp_path / "a", steps=2, projection=True))
-    base = SoundFilter.from_pretrained(tmp_path / "a" / "model")
-    sig_cfg = SoundFilterConfig.tiny(signature_dim=SIGNATURE_DIM)
-    _train(_opts(tmp_path / "b", steps=1, lr=0.0, model_config=sig_cfg, projection=True, init=tmp_path / "a" / "model"))
-    wide = SoundFilter.from_pretrained(tmp_path / "b" / "model")
-    assert wide.config.signature_dim == SIGNATURE_DIM
-    x = 0.1 * torch.randn(2, 1, 4000, generator=torch.Generator().manual_seed(0))
-    cond = torch.randn(2, 64, generator=torch.Generator().manual_seed(1))
-    sig = torch.randn(2, SIGNATURE_DIM, generator=torch.Generator().manual_seed(2))
-    with torch.no_grad():
-        want, _ = base.separate(x, cond)
-        got, _ = wide.separate(x, torch.cat([cond, sig], dim=1))
-    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)  # zero-initialised signature inputs
-    # trained, the signature inputs learn (examples with audio queries carry a signature)
-    _train(_opts(tmp_path / "c", steps=3, model_config=sig_cfg, projection=True, init=tmp_path / "a" / "model"))
-    trained = SoundFilter.from_pretrained(tmp_path / "c" / "model")
-    assert trained.bottleneck_film.sig.weight.abs().sum() > 0
-    # the signature matrices have their own learning rate
-    _train(
-        _opts(
-            tmp_path / "d",
-            steps=3,
-            model_config=sig_cfg,
-            projection=True,
-            init=tmp_path / "a" / "model",
-            signature_lr_scale=0.0,
-        )
-    )
-    assert SoundFilter.from_pretrained(tmp_path / "d" / "model").bottleneck_film.sig.weight.abs().sum() == 0
+def test_residual_queries_train_and_resume_to_the_same_weights(tmp_path: Path) -> None:
+    kw = dict(steps=4, text_rate=0.0, residual_queries=0.5, projection=True)
+    whole = _train(_opts(tmp_path / "whole", **kw))
+    assert whole["finished"]
+    assert _train(_opts(tmp_path / "part", **kw), stop_after=2)["step"] == 2
+    _train(_opts(tmp_path / "part", **kw))
+    a = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=False)["model"]
+    b = torch.load(tmp_path / "part" / "checkpoint.pt", weights_only=False)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    _train(_opts(tmp_path / "plain", **{**kw, "residual_queries": 0.0}))
+    plain = torch.load(tmp_path / "plain" / "checkpoint.pt", weights_only=False)["model"]
+    assert any(not torch.equal(a[k], plain[k]) for k in a)  # the residual examples changed the training
