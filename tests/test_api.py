@@ -93,6 +93,19 @@ def test_two_pass_averages_the_first_target_and_the_second_residual(sep: Separat
     assert np.abs(got.target - first.target).mean() > 1e-4  # the second pass changes the result
 
 
+def test_two_pass_separates_the_segments_of_a_long_input_together_as_one_by_one(sep: Separator) -> None:
+    """The 16 spread segments of a long input go through the filter as one batch; the second query
+    is the one separating each segment on its own gives."""
+    sr = 8000
+    x = (0.1 * np.random.default_rng(8).standard_normal((1, 40 * sr))).astype(np.float32)
+    segments = two_pass.segments([x], x.shape[1], sr)
+    assert len(segments) == two_pass.MAX_WINDOWS
+    emb = sep.embed_query(text="owl hooting")
+    one_by_one = [sep._separate_array(seg, sr, emb)[1] for seg in segments]
+    want = two_pass.other_query(sep.words, one_by_one, sr)
+    np.testing.assert_allclose(sep._other_query(segments, sr, emb), want, atol=1e-5)
+
+
 @pytest.mark.parametrize(("seconds", "sr"), [(3.75, 16000), (40.0, 8000)])
 def test_two_pass_files_match_arrays(sep: Separator, tmp_path: Path, seconds: float, sr: int) -> None:
     """The streamed file path (its first pass only reads the segments the second query comes from) gives
