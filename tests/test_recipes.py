@@ -82,13 +82,13 @@ def test_a_finished_recipe_skips_its_stages_when_run_again(smoke_work: Path) -> 
 def test_realworld_ablation_smoke_trains_scores_and_tabulates_every_row(tmp_path: Path) -> None:
     proc = _run("realworld.sh", "--smoke", "--work", str(tmp_path))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    for k in range(1, 13):  # rows 5-12 warm-start from row 3 or 9 (the smoke options fix the steps at 2)
+    for k in range(1, 14):  # rows 5-13 warm-start from row 3 or 9 (the smoke options fix the steps at 2)
         summary = json.loads((tmp_path / "runs" / f"rw-r{k}.json").read_text())
         assert summary["finished"] and summary["step"] == 2
         assert (tmp_path / "models" / f"rw-r{k}" / "config.json").is_file()
     table = (tmp_path / "ablation.md").read_text().splitlines()
     rows = [line for line in table if line.startswith("| r") and not line.startswith("| row")]
-    assert [r.split(":")[0] for r in rows] == [f"| r{k}" for k in range(13)]
+    assert [r.split(":")[0] for r in rows] == [f"| r{k}" for k in range(14)]
     assert all("–" not in r for r in rows)  # every row has its out-of-domain and in-domain scores
     assert "IRM bound" in table[-1]
 
