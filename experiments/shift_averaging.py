@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     items = generated_mixtures(None, "valid", args.n, 0)
     plain = Separator.window_fn
     for k in args.shifts:
-        sep.window_fn = lambda emb, k=k: shifted(plain(sep, emb), k)  # type: ignore[method-assign]
+        sep.window_fn = lambda emb, other=None, k=k: shifted(plain(sep, emb, other), k)  # type: ignore[method-assign]
         t0 = time.time()
         with torch.inference_mode():
             r = evaluate([("m", sep)], items, queries=["text", "audio"], irm=False)["runs"][0]["overall"]

@@ -273,10 +273,6 @@ class Separator:
         label = describe_query(text, None)
         return SeparationResult(target, residual, int(sample_rate), label, **vars(report))
 
-    def _pass_fn(self, embedding: np.ndarray, other: np.ndarray | None) -> WindowFn:
-        """:meth:`window_fn` for one query, or for both passes when ``other`` is given."""
-        return self.window_fn(embedding) if other is None else self.window_fn(embedding, other)
-
     def _separate_array(
         self, x: np.ndarray, sample_rate: int, embedding: np.ndarray, other: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -284,7 +280,7 @@ class Separator:
         return separate_array(
             x,
             sample_rate,
-            self._pass_fn(embedding, other),
+            self.window_fn(embedding, other),
             window_seconds=self.window_seconds,
             overlap_seconds=self.overlap_seconds,
             model_rate=self.model_rate,
@@ -305,8 +301,9 @@ class Separator:
     def _other_query(self, segments: list[np.ndarray], sample_rate: int, embedding: np.ndarray) -> np.ndarray:
         """Two-pass separation's second query: the embedding of the first pass's residual on ``segments``
         (:func:`sfcli.two_pass.segments`; the whole input when it is short)."""
-        if len(segments) > 1 and len({seg.shape for seg in segments}) == 1:
-            # equal segments of one window each: separated together, as the channels of one array
+        if len({seg.shape for seg in segments}) == 1:
+            # equal segments (one window each, or the whole input): separated together, as the channels
+            # of one array
             stacked = self._separate_array(np.concatenate(segments), sample_rate, embedding)[1]
             residuals = np.split(stacked, len(segments))
         else:
@@ -377,7 +374,7 @@ class Separator:
                     with AudioReader(input_path) as first:
                         segments = two_pass.segments(first.blocks(blocksize), info.frames, info.sample_rate)
                     other = self._other_query(segments, info.sample_rate, embedding)
-                for t, r in self._blocks(reader.blocks(blocksize), info, self._pass_fn(embedding, other)):
+                for t, r in self._blocks(reader.blocks(blocksize), info, self.window_fn(embedding, other)):
                     if sampler is not None:
                         sampler.add(t, t + r)
                     t, r = quantize(t, r)

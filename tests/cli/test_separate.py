@@ -415,7 +415,7 @@ def _loud_target(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the network return three times its input, so that a loud input's target exceeds full scale."""
     from sfcli.api import Separator
 
-    monkeypatch.setattr(Separator, "window_fn", lambda self, embedding: lambda w: 3.0 * w)
+    monkeypatch.setattr(Separator, "window_fn", lambda self, embedding, other=None: lambda w: 3.0 * w)
 
 
 def test_clipping_to_fit_pcm_is_reported(
@@ -445,10 +445,10 @@ def test_interrupt_says_so_and_leaves_no_folder(
     real = Separator.window_fn
     calls: list[int] = []
 
-    def window_fn(self, embedding):
+    def window_fn(self, embedding, other=None):
         calls.append(1)
         if len(calls) == 1:
-            return real(self, embedding)
+            return real(self, embedding, other)
 
         def interrupted(w):
             raise KeyboardInterrupt
@@ -512,9 +512,9 @@ def test_threads_option_sets_torch_threads_for_the_run(
     real = Separator.window_fn
     seen: list[int] = []
 
-    def window_fn(self, embedding):
+    def window_fn(self, embedding, other=None):
         seen.append(torch.get_num_threads())
-        return real(self, embedding)
+        return real(self, embedding, other)
 
     monkeypatch.setattr(Separator, "window_fn", window_fn)
     before = torch.get_num_threads()
