@@ -120,12 +120,19 @@ def load_model_folder(folder: str | os.PathLike[str]) -> tuple[dict[str, Any], d
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """Map "cpu" / "cuda" / "auto" / None to a torch device ("auto": CUDA when available)."""
+    """Map "cpu" / "cuda" / "auto" / None to a torch device ("auto": CUDA when available).
+
+    Anything else, or CUDA on a machine without it, raises :class:`sfcli.errors.SfcliError` (one line)."""
+    from sfcli.errors import SfcliError
+
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda"):
+        raise SfcliError(f"unknown --device {device!r}; use cpu, cuda or auto")
     if dev.type == "cuda" and not torch.cuda.is_available():
-        from sfcli.errors import SfcliError
-
         raise SfcliError("--device cuda was asked for but no CUDA device is available")
     return dev

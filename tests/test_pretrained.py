@@ -189,3 +189,13 @@ if __name__ == "__main__":
     if sys.argv[1:] != ["--record"]:
         raise SystemExit("usage: python tests/test_pretrained.py --record")
     _record()
+
+
+@pytest.mark.parametrize("name", ["gpu", "foo", "mps", "meta", ""])
+def test_an_unknown_device_is_a_one_line_error(name: str) -> None:
+    from sfcli.errors import SfcliError
+    from sfcli.pretrained import resolve_device
+
+    with pytest.raises(SfcliError, match="unknown --device"):
+        resolve_device(name)
+    assert resolve_device("cpu").type == "cpu" and resolve_device("auto").type in ("cpu", "cuda")
