@@ -108,6 +108,9 @@ class Separator:
         two_pass: separate twice: with the query, then with the SoundWords embedding of the first
             pass's residual (a query for "everything else"); the target is a weighted mean of the
             first target and the second residual (:mod:`sfcli.two_pass`). Two to three times the time.
+        batch_windows: at most this many 2 s windows go through the network in one forward call
+            (:class:`sfcli.streaming.OverlapAdd`); the same outputs up to float rounding, less time per
+            window (docs/notebook/speed-and-memory.md), and that many windows' activations in memory.
     """
 
     def __init__(
@@ -126,9 +129,12 @@ class Separator:
         postfilter_power: float | None = None,
         query_check: QueryChecker | None = None,
         two_pass: bool = False,
+        batch_windows: int = 4,
     ) -> None:
         if not 0 <= overlap_seconds < window_seconds:
             raise ValueError("overlap_seconds must be in [0, window_seconds)")
+        if batch_windows < 1:
+            raise ValueError("batch_windows must be at least 1")
         self.device = resolve_device(device)
         self.filter = filter_model.to(self.device).eval()
         self.words = words
@@ -142,6 +148,7 @@ class Separator:
         self.postfilter_power = postfilter_power
         self.query_check = query_check
         self.two_pass = two_pass
+        self.batch_windows = batch_windows
 
     @property
     def model_rate(self) -> int:
@@ -208,28 +215,14 @@ class Separator:
             )
         return target.squeeze(1)
 
-    def window_fn(self, embedding: np.ndarray, other: np.ndarray | None = None) -> WindowFn:
+    def window_fn(
+        self, embedding: np.ndarray, other: np.ndarray | None = None, cache: dict[bytes, np.ndarray] | None = None
+    ) -> WindowFn:
         """A function mapping a model-rate window ``(channels, n)`` to its target ``(channels, n)``: each
         channel through :meth:`sfcli.filter_model.SoundFilter.separate` with this separator's settings.
 
-        With ``other`` (the second pass of ``two_pass``, :mod:`sfcli.two_pass`) the window is also
-        separated for ``other`` and the target is :func:`sfcli.two_pass.combine` of the first target and
-        that residual."""
-        cond = torch.as_tensor(np.asarray(embedding, dtype=np.float32), device=self.device).reshape(1, -1)
-        cond_other = None
-        if other is not None:
-            cond_other = torch.as_tensor(np.asarray(other, dtype=np.float32), device=self.device).reshape(1, -1)
-
-        def run(window: np.ndarray) -> np.ndarray:
-            x = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)).to(self.device)
-            c = x.shape[0]
-            if cond_other is None:
-                return self._window_targets(x, cond.expand(c, -1)).cpu().numpy()
-            # both passes in one batch: one forward call of 2 x channels rows (about 20 % less time on a CPU)
-            both = self._window_targets(torch.cat([x, x]), torch.cat([cond.expand(c, -1), cond_other.expand(c, -1)]))
-            return two_pass.combine(both[:c], x, both[c:]).cpu().numpy()
-
-        return run
+        ``other`` and ``cache``: the two passes of ``two_pass`` (:func:`sfcli.two_pass.window_fn`)."""
+        return two_pass.window_fn(self._window_targets, embedding, other, cache, self.device)
 
     # ------------------------------------------------------------------ arrays
     def separate(
@@ -257,12 +250,12 @@ class Separator:
         if embedding is None:
             embedding = self.embed_query(text, reference, reference_sample_rate, raw_text=raw_text)
         x2 = x[None, :] if x.ndim == 1 else x
-        other = None
+        other, cache = None, None
         if self.two_pass:
-            other = self._other_query(
-                two_pass.segments([x2], x2.shape[1], int(sample_rate)), int(sample_rate), embedding
-            )
-        target, residual = self._separate_array(x2, int(sample_rate), embedding, other)
+            segments = two_pass.segments([x2], x2.shape[1], int(sample_rate))
+            cache = {} if len(segments) == 1 else None  # the whole input: its first pass is reused
+            other = self._other_query(segments, int(sample_rate), embedding, cache)
+        target, residual = self._separate_array(x2, int(sample_rate), embedding, other, cache)
         report = self.check_query(text) if check else QueryReport()
         if check and self.query_check is not None:
             sampler = self.query_check.sampler(int(sample_rate))
@@ -274,16 +267,22 @@ class Separator:
         return SeparationResult(target, residual, int(sample_rate), label, **vars(report))
 
     def _separate_array(
-        self, x: np.ndarray, sample_rate: int, embedding: np.ndarray, other: np.ndarray | None = None
+        self,
+        x: np.ndarray,
+        sample_rate: int,
+        embedding: np.ndarray,
+        other: np.ndarray | None = None,
+        cache: dict[bytes, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """:func:`sfcli.streaming.separate_array` over ``x`` ``(channels, n)`` with :meth:`window_fn`."""
         return separate_array(
             x,
             sample_rate,
-            self.window_fn(embedding, other),
+            self.window_fn(embedding, other, cache),
             window_seconds=self.window_seconds,
             overlap_seconds=self.overlap_seconds,
             model_rate=self.model_rate,
+            batch=self.batch_windows,
         )
 
     def _blocks(self, blocks: Any, info: Any, fn: WindowFn) -> Any:
@@ -296,15 +295,23 @@ class Separator:
             window_seconds=self.window_seconds,
             overlap_seconds=self.overlap_seconds,
             model_rate=self.model_rate,
+            batch=self.batch_windows,
         )
 
-    def _other_query(self, segments: list[np.ndarray], sample_rate: int, embedding: np.ndarray) -> np.ndarray:
+    def _other_query(
+        self,
+        segments: list[np.ndarray],
+        sample_rate: int,
+        embedding: np.ndarray,
+        cache: dict[bytes, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """Two-pass separation's second query: the embedding of the first pass's residual on ``segments``
-        (:func:`sfcli.two_pass.segments`; the whole input when it is short)."""
+        (:func:`sfcli.two_pass.segments`; the whole input when it is short); ``cache`` as in
+        :meth:`window_fn`."""
         if len({seg.shape for seg in segments}) == 1:
             # equal segments (one window each, or the whole input): separated together, as the channels
             # of one array
-            stacked = self._separate_array(np.concatenate(segments), sample_rate, embedding)[1]
+            stacked = self._separate_array(np.concatenate(segments), sample_rate, embedding, None, cache)[1]
             residuals = np.split(stacked, len(segments))
         else:
             residuals = [self._separate_array(seg, sample_rate, embedding)[1] for seg in segments]
@@ -369,12 +376,14 @@ class Separator:
                             p, info.sample_rate, info.channels, fmt=fmt, force=force, subtype=quantize.subtype
                         )
                     )
-                done, other = 0, None
+                done, other, cache = 0, None, None
                 if self.two_pass:  # the first pass only picks the second query (sfcli.two_pass)
                     with AudioReader(input_path) as first:
                         segments = two_pass.segments(first.blocks(blocksize), info.frames, info.sample_rate)
-                    other = self._other_query(segments, info.sample_rate, embedding)
-                for t, r in self._blocks(reader.blocks(blocksize), info, self.window_fn(embedding, other)):
+                    cache = {} if len(segments) == 1 else None  # the whole input: its first pass is reused
+                    other = self._other_query(segments, info.sample_rate, embedding, cache)
+                fn = self.window_fn(embedding, other, cache)
+                for t, r in self._blocks(reader.blocks(blocksize), info, fn):
                     if sampler is not None:
                         sampler.add(t, t + r)
                     t, r = quantize(t, r)

@@ -98,40 +98,74 @@ class _Resampler:
 
 
 class OverlapAdd:
-    """Incremental overlap-add of a window function over a stream of model-rate samples."""
+    """Incremental overlap-add of a window function over a stream of model-rate samples.
 
-    def __init__(self, fn: WindowFn, channels: int, window: int, overlap: int) -> None:
+    With ``batch`` > 1, up to ``batch`` consecutive full windows go through ``fn`` in one call, stacked
+    along the channel axis (``(batch * channels, window)``), once enough input has arrived; ``fn`` must
+    then treat rows independently. The windows computed, and so the outputs, are the same as with
+    ``batch=1`` (up to the floating-point differences a batched network call may make).
+    """
+
+    def __init__(self, fn: WindowFn, channels: int, window: int, overlap: int, batch: int = 1) -> None:
         if window <= 0:
             raise ValueError("window must be positive")
         if not 0 <= overlap < window:
             raise ValueError("overlap must be in [0, window)")
+        if batch < 1:
+            raise ValueError("batch must be at least 1")
         self.fn = fn
         self.channels = channels
         self.window = window
         self.hop = window - overlap
+        self.batch = batch
         self.weights = crossfade_window(window, overlap)
-        self._pending = _Fifo(channels)  # model-rate input from the current window start on
-        self._look = np.zeros((channels, 0), dtype=np.float32)  # samples of _pending already pulled
+        self._pending = _Fifo(channels)  # model-rate input not yet in _look
+        self._look = np.zeros((channels, 0), dtype=np.float32)  # input from the current window start on
         self._acc = np.zeros((channels, window), dtype=np.float32)
         self._wsum = np.zeros(window, dtype=np.float32)
         self._hist = np.zeros((channels, 0), dtype=np.float32)  # input just before the current window
 
-    def _window_input(self) -> np.ndarray:
-        """The next window of input (may be shorter than ``window`` at the end)."""
-        need = self.window - self._look.shape[1]
+    def _available(self) -> int:
+        """Input samples from the current window start on."""
+        return self._look.shape[1] + self._pending.size
+
+    def _pull(self, n: int) -> np.ndarray:
+        """The next ``n`` samples from the current window start on (fewer at the end), kept in ``_look``."""
+        need = n - self._look.shape[1]
         if need > 0 and self._pending.size:
             self._look = np.concatenate([self._look, self._pending.pop(need)], axis=1)
-        return self._look
+        return self._look[:, :n]
+
+    def _window_input(self) -> np.ndarray:
+        """The next window of input (may be shorter than ``window`` at the end)."""
+        return self._pull(self.window)
+
+    def _call(self, x: np.ndarray) -> np.ndarray:
+        y = np.asarray(self.fn(x), dtype=np.float32)
+        if y.shape != x.shape:
+            raise ValueError(f"window function returned shape {y.shape}, expected {x.shape}")
+        return y
+
+    def _add(self, y: np.ndarray) -> None:
+        self._acc += y * self.weights
+        self._wsum += self.weights
 
     def _process(self, x: np.ndarray) -> None:
         n = x.shape[1]
         if n < self.window:  # only an input shorter than one window: loop it to fill the window
             x = np.pad(x, ((0, 0), (0, self.window - n)), mode="wrap")
-        y = np.asarray(self.fn(x), dtype=np.float32)
-        if y.shape != x.shape:
-            raise ValueError(f"window function returned shape {y.shape}, expected {x.shape}")
-        self._acc += y * self.weights
-        self._wsum += self.weights
+        self._add(self._call(x))
+
+    def _full_windows(self, k: int) -> Iterator[np.ndarray]:
+        """Process the next ``k`` full windows (in calls of up to ``batch``); yield ``hop`` samples after each."""
+        while k > 0:
+            m = min(k, self.batch)
+            x = self._pull(self.window + (m - 1) * self.hop)
+            y = self._call(np.concatenate([x[:, j * self.hop : j * self.hop + self.window] for j in range(m)]))
+            for j in range(m):
+                self._add(y[j * self.channels : (j + 1) * self.channels])
+                yield self._emit(self.hop)
+            k -= m
 
     def _process_last(self, x: np.ndarray) -> None:
         """The final ``n < window`` samples: run a full window that ends with them, keep their part.
@@ -142,9 +176,7 @@ class OverlapAdd:
         """
         n = x.shape[1]
         full = np.concatenate([self._hist[:, self._hist.shape[1] - (self.window - n) :], x], axis=1)
-        y = np.asarray(self.fn(full), dtype=np.float32)
-        if y.shape != full.shape:
-            raise ValueError(f"window function returned shape {y.shape}, expected {full.shape}")
+        y = self._call(full)
         self._acc[:, :n] += y[:, self.window - n :] * self.weights[:n]
         self._wsum[:n] += self.weights[:n]
 
@@ -159,29 +191,29 @@ class OverlapAdd:
     def push(self, x: np.ndarray) -> Iterator[np.ndarray]:
         """Feed model-rate samples; yield every output sample that is final."""
         self._pending.push(x)
-        while self._look.shape[1] + self._pending.size >= self.window:
-            self._process(self._window_input())
-            yield self._emit(self.hop)
+        span = self.window + (self.batch - 1) * self.hop  # the input a full batch of windows covers
+        while self._available() >= span:
+            yield from self._full_windows(self.batch)
 
     def finish(self) -> Iterator[np.ndarray]:
-        """Process what is left (zero-padded final window) and yield the rest of the output."""
-        while True:
-            x = self._window_input()
-            n = x.shape[1]
-            if n == 0:
-                return
-            last = self._pending.size == 0
-            # Samples already covered by the previous window's overlap need no extra model call.
-            covered = last and n <= self.window - self.hop and self._wsum[0] > 0
-            if not covered:
-                if last and n < self.window and self._hist.shape[1] >= self.window - n:
-                    self._process_last(x)
-                else:
-                    self._process(x)
-            if last:
-                yield self._emit(n)
-                return
-            yield self._emit(self.hop)
+        """Process what is left and yield the rest of the output.
+
+        Every window with input beyond it is a full window; the last one ends with the input.
+        """
+        more = self._available() - self.window
+        yield from self._full_windows(max(0, -(-more // self.hop)))
+        x = self._window_input()
+        n = x.shape[1]
+        if n == 0:
+            return
+        # Samples already covered by the previous window's overlap need no extra model call.
+        covered = n <= self.window - self.hop and self._wsum[0] > 0
+        if not covered:
+            if n < self.window and self._hist.shape[1] >= self.window - n:
+                self._process_last(x)
+            else:
+                self._process(x)
+        yield self._emit(n)
 
 
 def _checked_blocks(blocks: Iterable[np.ndarray], channels: int) -> Iterator[np.ndarray]:
@@ -204,12 +236,14 @@ def separate_blocks(
     window_seconds: float = 2.0,
     overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
     model_rate: int = MODEL_SAMPLE_RATE,
+    batch: int = 1,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Stream ``(channels, n)`` input blocks at ``sample_rate`` through ``fn``.
 
     Yields aligned ``(target, residual)`` blocks at ``sample_rate`` whose lengths add up to the
     input's length exactly, with ``target + residual == input``. A block of the wrong shape or with
-    NaN/infinite samples raises :class:`AudioError` (no output for it is yielded).
+    NaN/infinite samples raises :class:`AudioError` (no output for it is yielded). ``batch`` windows
+    at most go through ``fn`` in one call (:class:`OverlapAdd`; ``fn`` must treat rows independently).
     """
     if int(sample_rate) <= 0 or int(model_rate) <= 0:
         raise AudioError(f"sample rates must be positive (got {sample_rate} and {model_rate})")
@@ -220,7 +254,7 @@ def separate_blocks(
     overlap = round(overlap_seconds * model_rate)
     down = _Resampler(sample_rate, model_rate, channels)
     up = _Resampler(model_rate, sample_rate, channels)
-    ola = OverlapAdd(fn, channels, window, overlap)
+    ola = OverlapAdd(fn, channels, window, overlap, batch)
     inputs = _Fifo(channels)
     targets = _Fifo(channels)
 
@@ -257,6 +291,7 @@ def separate_array(
     overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
     model_rate: int = MODEL_SAMPLE_RATE,
     block: int = 1 << 16,
+    batch: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """In-memory version of :func:`separate_blocks` for a ``(channels, n)`` array.
 
@@ -275,6 +310,7 @@ def separate_array(
             window_seconds=window_seconds,
             overlap_seconds=overlap_seconds,
             model_rate=model_rate,
+            batch=batch,
         )
     )
     target = np.concatenate([p[0] for p in parts], axis=1)

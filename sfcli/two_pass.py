@@ -21,11 +21,14 @@ give the same result.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
+import torch
 
 from sfcli.embedder import Embedder
+from sfcli.streaming import WindowFn
 
 MAX_WINDOWS = 16
 WINDOW_SECONDS = 2.0
@@ -75,4 +78,59 @@ def combine(first_target: np.ndarray, mixture: np.ndarray, second_target: np.nda
     return FIRST_WEIGHT * first_target + (1 - FIRST_WEIGHT) * (mixture - second_target)
 
 
-__all__ = ["FIRST_WEIGHT", "MAX_WINDOWS", "WINDOW_SECONDS", "combine", "other_query", "segment_starts", "segments"]
+def row_keys(window: np.ndarray) -> list[bytes]:
+    """A digest of each row's samples (float32): where :func:`window_fn` keeps a row's first-pass target."""
+    rows = np.ascontiguousarray(window, dtype=np.float32)
+    return [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in rows]
+
+
+def window_fn(
+    targets: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    embedding: np.ndarray,
+    other: np.ndarray | None = None,
+    cache: dict[bytes, np.ndarray] | None = None,
+    device: str | torch.device = "cpu",
+) -> WindowFn:
+    """The window function of a separation: ``targets(x, cond)`` (one row of ``cond`` per row of the
+    model-rate window ``x``) conditioned on ``embedding``.
+
+    With ``other`` (the second pass) the window is also separated for ``other`` and the target is
+    :func:`combine` of the first target and that residual; both passes run as one batch of 2 x rows
+    (about 20 % less time on a CPU than two calls). ``cache`` (an input short enough to be its own
+    segment, whose first pass :func:`other_query` has just run over the same windows): without
+    ``other``, each row's target is kept under :func:`row_keys`; with ``other``, a window whose rows are
+    all kept is separated for ``other`` only (one forward pass fewer; the same up to float rounding).
+    """
+    cond = torch.as_tensor(np.asarray(embedding, dtype=np.float32), device=device).reshape(1, -1)
+    cond2 = None if other is None else torch.as_tensor(np.asarray(other, dtype=np.float32), device=device)
+
+    def run(window: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)).to(device)
+        c = x.shape[0]
+        keys = None if cache is None else row_keys(window)
+        if cond2 is None:
+            target = targets(x, cond.expand(c, -1)).cpu().numpy()
+            if cache is not None and keys is not None:
+                cache.update(zip(keys, target, strict=True))
+            return target
+        second = cond2.reshape(1, -1).expand(c, -1)
+        if cache is not None and keys is not None and all(k in cache for k in keys):
+            first = torch.from_numpy(np.stack([cache[k] for k in keys])).to(device)
+            return combine(first, x, targets(x, second)).cpu().numpy()
+        both = targets(torch.cat([x, x]), torch.cat([cond.expand(c, -1), second]))
+        return combine(both[:c], x, both[c:]).cpu().numpy()
+
+    return run
+
+
+__all__ = [
+    "FIRST_WEIGHT",
+    "MAX_WINDOWS",
+    "WINDOW_SECONDS",
+    "combine",
+    "other_query",
+    "row_keys",
+    "segment_starts",
+    "segments",
+    "window_fn",
+]

@@ -128,6 +128,41 @@ def test_two_pass_files_match_arrays(sep: Separator, tmp_path: Path, seconds: fl
     assert np.abs(want.target - plain.target).mean() > 1e-4
 
 
+@pytest.mark.parametrize(("sr", "as_file"), [(16000, False), (44100, False), (16000, True)])
+def test_two_pass_of_a_short_input_reuses_its_first_pass(
+    sep: Separator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sr: int, as_file: bool
+) -> None:
+    """A short input is its own segment: the second query's first pass covers the same windows, and the
+    combined pass runs the second query only (4 network rows for 3 s of mono instead of 6)."""
+    import soundfile as sf
+
+    two = Separator(sep.filter, sep.words, two_pass=True)
+    rows: list[int] = []
+    inner = two._window_targets
+
+    def counting(x, cond):
+        rows.append(x.shape[0])
+        return inner(x, cond)
+
+    monkeypatch.setattr(two, "_window_targets", counting)
+    x = (0.1 * np.random.default_rng(9).standard_normal(3 * sr)).astype(np.float32)
+    emb = sep.embed_query(text="owl hooting")
+    if as_file:
+        sf.write(tmp_path / "mix.wav", x, sr, subtype="FLOAT")
+        two.separate_file(tmp_path / "mix.wav", tmp_path / "t.wav", tmp_path / "r.wav", embedding=emb, check=False)
+        got = sf.read(tmp_path / "t.wav", dtype="float32")[0]
+    else:
+        got = two.separate(x, sr, embedding=emb, check=False).target
+    assert sum(rows) == 4 and max(rows) == 1  # 2 windows x (first pass, second query)
+    rows.clear()
+    want = two.window_fn(emb, two._other_query([x[None]], sr, emb))  # the combined pass, no cache
+    from sfcli.streaming import separate_array
+
+    want_target = separate_array(x[None], sr, want, batch=two.batch_windows)[0][0]
+    assert sum(rows) == 2 + 2 * 2
+    np.testing.assert_allclose(got, want_target, atol=1e-5)
+
+
 def test_query_changes_the_result(sep: Separator) -> None:
     x = (0.1 * np.random.default_rng(2).standard_normal(16000)).astype(np.float32)
     a = sep.separate(x, 16000, text="owl hooting").target

@@ -155,3 +155,64 @@ def test_output_does_not_depend_on_the_block_size(n: int) -> None:
         t, r = separate_array(x, 16000, fn, block=block)
         np.testing.assert_allclose(t, ref, atol=1e-6)
         np.testing.assert_allclose(t + r, x, atol=1e-6)
+
+
+def _rowwise(w: np.ndarray) -> np.ndarray:
+    """Depends on each whole row (RMS normalisation, like the network) and on nothing across rows."""
+    return np.tanh(w / (np.sqrt(np.mean(w**2, axis=-1, keepdims=True)) + 1e-6))
+
+
+@pytest.mark.parametrize("n", [1, 20_000, 32_000, 60_000, 70_000, 116_000, 200_003])
+@pytest.mark.parametrize("batch", [2, 3, 4, 7])
+def test_batched_windows_give_the_unbatched_output(n: int, batch: int) -> None:
+    x = np.random.default_rng(n).standard_normal((2, n)).astype(np.float32)
+    ref, _ = separate_array(x, 16000, _rowwise)
+    for sr, block in ((16000, 997), (16000, 1 << 16), (44100, 4096)):
+        xs = x if sr == 16000 else separate_array(x, 16000, lambda w: w)[0]  # any signal at 44.1 kHz will do
+        want = ref if sr == 16000 else separate_array(xs, sr, _rowwise, block=block)[0]
+        t, r = separate_array(xs, sr, _rowwise, block=block, batch=batch)
+        np.testing.assert_array_equal(t, want)
+        np.testing.assert_allclose(t + r, xs, atol=1e-6)
+
+
+def test_batched_calls_see_the_same_windows_stacked() -> None:
+    def recorder(calls: list[np.ndarray]) -> object:
+        def fn(w: np.ndarray) -> np.ndarray:
+            calls.append(w.copy())
+            return w
+
+        return fn
+
+    x = np.random.default_rng(3).standard_normal((2, 250_000)).astype(np.float32)
+    one: list[np.ndarray] = []
+    four: list[np.ndarray] = []
+    separate_array(x, 16000, recorder(one))
+    separate_array(x, 16000, recorder(four), batch=4)
+    assert all(c.shape == (2, 32000) for c in one)
+    assert len(one) == 9  # hop 28 000: full windows at 0, 28k, ..., 196k, then the last one, ending at 250k
+    assert [c.shape[0] for c in four] == [8, 8, 2]  # the 8 full windows by 4 (x 2 channels), then the last
+    np.testing.assert_array_equal(np.concatenate(four), np.concatenate(one))
+
+
+def test_batched_overlap_add_holds_at_most_one_batch_of_windows() -> None:
+    ola = OverlapAdd(_rowwise, 1, 32000, 8000, batch=4)
+    for _ in range(50):
+        list(ola.push(np.ones((1, 10_000), np.float32)))
+        assert ola._pending.size + ola._look.shape[1] < 32000 + 3 * 24000 + 10_000
+    with pytest.raises(ValueError, match="batch"):
+        OverlapAdd(_rowwise, 1, 32000, 8000, batch=0)
+
+
+def test_batched_network_windows_match_one_by_one() -> None:
+    torch.manual_seed(0)
+    model = SoundFilter(SoundFilterConfig.tiny()).eval()
+    cond = torch.randn(1, 64)
+
+    def fn(w: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.from_numpy(w)[:, None], cond.expand(w.shape[0], -1))[0][:, 0].numpy()
+
+    x = (0.1 * np.random.default_rng(0).standard_normal((1, 9 * 16000))).astype(np.float32)
+    one, _ = separate_array(x, 16000, fn)
+    four, _ = separate_array(x, 16000, fn, batch=4)
+    np.testing.assert_allclose(four, one, atol=1e-5)

@@ -60,3 +60,42 @@ def test_combine_keeps_the_mixture_exact_and_agreeing_passes_unchanged() -> None
     w = two_pass.FIRST_WEIGHT
     np.testing.assert_allclose(two_pass.combine(t1, mix, t2), w * t1 + (1 - w) * (mix - t2), atol=1e-6)
     np.testing.assert_allclose(two_pass.combine(t1, mix, mix - t1), t1, atol=1e-6)
+
+
+def _counting_targets(calls: list[int]):
+    """A row-wise stand-in for the network: the target depends on each row and its query."""
+    import torch
+
+    def targets(x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        calls.append(x.shape[0])
+        return torch.tanh(x * cond[:, :1]) * 0.5
+
+    return targets
+
+
+def test_window_fn_reuses_the_cached_first_pass_and_gives_the_uncached_result() -> None:
+    calls: list[int] = []
+    targets = _counting_targets(calls)
+    emb, other = np.full(4, 0.5, np.float32), np.full(4, 2.0, np.float32)
+    x = np.random.default_rng(0).standard_normal((2, 320)).astype(np.float32)
+    want = two_pass.window_fn(targets, emb, other)(x)
+    assert calls == [4]  # both passes as one batch of 2 x 2 rows
+    cache: dict[bytes, np.ndarray] = {}
+    first = two_pass.window_fn(targets, emb, None, cache)(x)
+    assert len(cache) == 2 and calls[-1] == 2
+    got = two_pass.window_fn(targets, emb, other, cache)(x)
+    assert calls[-1] == 2  # the second query only
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    np.testing.assert_allclose(got, two_pass.combine(first, x, 0.5 * np.tanh(2 * x)), atol=1e-6)
+    y = x.copy()
+    y[1, 7] += 1e-3  # one row not seen in the first pass: both passes again, for every row
+    two_pass.window_fn(targets, emb, other, cache)(y)
+    assert calls[-1] == 4
+
+
+def test_row_keys_tell_rows_apart_by_every_sample() -> None:
+    x = np.zeros((3, 100), np.float32)
+    x[1, 99] = 1e-7
+    keys = two_pass.row_keys(x)
+    assert keys[0] == keys[2] != keys[1]
+    assert two_pass.row_keys(x.astype(np.float64)) == keys  # the float32 samples are what count
