@@ -158,9 +158,33 @@ def test_two_pass_of_a_short_input_reuses_its_first_pass(
     want = two.window_fn(emb, two._other_query([x[None]], sr, emb))  # the combined pass, no cache
     from sfcli.streaming import separate_array
 
-    want_target = separate_array(x[None], sr, want, batch=two.batch_windows)[0][0]
+    want_target = separate_array(x[None], sr, want, batch=two.windows_per_call(1))[0][0]
     assert sum(rows) == 2 + 2 * 2
     np.testing.assert_allclose(got, want_target, atol=1e-5)
+
+
+@pytest.mark.parametrize(("channels", "calls"), [(1, [4, 4, 1, 1]), (2, [4] * 4 + [2, 2]), (6, [6] * 10)])
+def test_windows_go_through_the_network_as_up_to_four_rows(
+    sep: Separator, monkeypatch: pytest.MonkeyPatch, channels: int, calls: list[int]
+) -> None:
+    """17 s at 16 kHz: 9 full windows (hop 1.75 s), then the last one (ending with the input) alone; by 4
+    windows in mono, 2 in stereo, one window of 6 rows for 6 channels. The outputs are those of one
+    window per call."""
+    rows: list[int] = []
+    fast = Separator(sep.filter, sep.words)
+    inner = fast._window_targets
+
+    def counting(x, cond):
+        rows.append(x.shape[0])
+        return inner(x, cond)
+
+    monkeypatch.setattr(fast, "_window_targets", counting)
+    x = (0.1 * np.random.default_rng(10).standard_normal((channels, 17 * 16000))).astype(np.float32)
+    emb = sep.embed_query(text="owl hooting")
+    got = fast.separate(x, 16000, embedding=emb, check=False).target
+    assert rows == calls
+    one = Separator(sep.filter, sep.words, batch_rows=1).separate(x, 16000, embedding=emb, check=False).target
+    np.testing.assert_allclose(got, one, atol=1e-5)
 
 
 def test_query_changes_the_result(sep: Separator) -> None:
