@@ -32,7 +32,7 @@ for name in "${names[@]}"; do
   sfcli train-filter --words models/soundwords --run-dir "$R/$name" ${ARGS[$name]} --batch-size 8 \
     --eval-every 100000 --valid-size 8 --steps 2067 -q > "$R/$name.train.json" 2> "$R/$name.train.log"
   python scripts/export_filter.py "$R/$name" "$R/$name-model" --fp32 >> "$R/$name.train.log"
-  sfcli eval separation --filter "$R/$name-model" --words models/soundwords --json --no-irm \
+  sfcli eval separation --filter "$R/$name-model" --words models/soundwords --json --no-irm --force \
     --markdown "$R/$name.md" -q > "$R/$name.eval.json" 2> "$R/$name.eval.log"
   echo "== $name done $(date -u +%H:%M:%S)"
 done
@@ -40,5 +40,5 @@ done
 # Seed spread of the shipped recipe, mean ± std from sfcli eval itself (one row per run and the mean).
 if [ -d "$R/seed0-model" ] && [ -d "$R/seed1-model" ] && [ -d "$R/seed2-model" ]; then
   sfcli eval separation --filter "$R/seed0-model" --filter "$R/seed1-model" --filter "$R/seed2-model" \
-    --words models/soundwords --json --no-irm --markdown "$R/seeds.md" -q > "$R/seeds.eval.json"
+    --words models/soundwords --json --no-irm --force --markdown "$R/seeds.md" -q > "$R/seeds.eval.json"
 fi

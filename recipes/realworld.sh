@@ -96,7 +96,7 @@ train_row() {  # train_row K: row rK, warm-started from BASE (rows 5-9, 11, 12: 
 eval_row() {  # eval_row K: Kitchen20 (out-of-domain) and the corpus test split (in-domain)
     local k=$1 filter="$BASE"
     [ "$k" = 0 ] || filter="$MODELS/rw-r$k"
-    sfcli eval "$K20" --filter "$filter" --n "$N" -q --json --markdown "$EVALS/r$k-k20.md" > "$EVALS/r$k-k20.json"
+    sfcli eval "$K20" --filter "$filter" --n "$N" -q --json --force --markdown "$EVALS/r$k-k20.md" > "$EVALS/r$k-k20.json"
     sfcli eval "$CORPUS/eval/test.jsonl" --filter "$filter" -q --json > "$EVALS/r$k-test.json"
 }
 

@@ -43,6 +43,9 @@ ALL_QUERIES = QUERIES + DIAGNOSTIC_QUERIES
 METRICS = ("target_si_sdr", "target_si_sdri", "residual_si_sdr", "residual_si_sdri", "target_sdr", "target_sdri")
 ABSENT_METRICS = ("kept_db",)
 ProgressFn = Callable[[int, int], None]
+SILENT_PEAK = 1e-6
+"""A target or background whose peak is at most this (-120 dBFS; all zeros included) is silent: SI-SDR
+against it is meaningless (an input SI-SDR near -100 dB, improvements that swamp every mean)."""
 
 
 @dataclass
@@ -106,6 +109,11 @@ def read_manifest(path: str | Path, limit: int | None = None) -> list[EvalMixtur
             raise SfcliError(f"{where}: mixture, target and background have different sample rates")
         if not (mix.shape == tgt.shape == bg.shape):
             raise SfcliError(f"{where}: mixture, target and background have different lengths")
+        if silent := silent_sources(tgt, bg):
+            raise SfcliError(
+                f"{where}: the {silent[0]} {row[silent[0]]} is silent (SI-SDR against silence means nothing); "
+                "fix or remove the row"
+            )
         ref, ref_sr = (None, None)
         if row.get("ref"):
             ref, ref_sr = _load_mono(resolve(row["ref"]))
@@ -118,6 +126,19 @@ def read_manifest(path: str | Path, limit: int | None = None) -> list[EvalMixtur
     if not out:
         raise SfcliError(f"{path}: no mixtures")
     return out
+
+
+def silent_sources(target: np.ndarray, background: np.ndarray) -> list[str]:
+    """Which of ``"target"`` and ``"background"`` is silent (peak at most :data:`SILENT_PEAK`)."""
+    pairs = (("target", target), ("background", background))
+    return [k for k, x in pairs if not float(np.max(np.abs(x), initial=0.0)) > SILENT_PEAK]
+
+
+def check_audible(items: Sequence[EvalMixture]) -> None:
+    """Raise :class:`SfcliError` naming the first mixture whose target or background is silent."""
+    for it in items:
+        if silent := silent_sources(it.target, it.background):
+            raise SfcliError(f"mixture {it.name}: the {silent[0]} is silent (SI-SDR against silence means nothing)")
 
 
 def score_mixture(estimate_target: np.ndarray, estimate_residual: np.ndarray, item: EvalMixture) -> dict[str, float]:
@@ -351,8 +372,10 @@ __all__ = [
     "DIAGNOSTIC_QUERIES",
     "METRICS",
     "QUERIES",
+    "SILENT_PEAK",
     "EvalMixture",
     "aggregate_runs",
+    "check_audible",
     "evaluate",
     "gate_value",
     "generate_manifest",
@@ -364,5 +387,6 @@ __all__ = [
     "read_manifest",
     "score_mixture",
     "separate_items",
+    "silent_sources",
     "summarize",
 ]

@@ -164,3 +164,22 @@ def test_wrong_query_measures_target_leakage_and_is_not_gated(tmp_path: Path) ->
     assert "wrong query" in markdown_table(deaf)
     one_category = [it for it in items if it.category == "low"]
     assert other_texts(one_category) == [None] * len(one_category)
+
+
+def test_silent_targets_and_backgrounds_are_refused(tmp_path: Path) -> None:
+    """SI-SDR against silence is meaningless (input SI-SDR near -100 dB, huge improvements): refuse the row."""
+    from sfcli.evaluation import check_audible
+
+    m = write_eval_manifest(tmp_path, n=2)
+    items = read_manifest(m)
+    check_audible(items)  # audible: no error
+    for kind in ("tgt", "bg"):
+        write_eval_manifest(tmp_path, n=2)
+        sf.write(tmp_path / f"{kind}1.wav", np.zeros(int(SR * 0.5), np.float32), SR, subtype="FLOAT")
+        with pytest.raises(
+            SfcliError, match=f"{m}:2: the {'target' if kind == 'tgt' else 'background'} {kind}1.wav is silent"
+        ):
+            read_manifest(m)
+    items[0].target = np.zeros_like(items[0].target)
+    with pytest.raises(SfcliError, match=f"mixture {items[0].name}: the target is silent"):
+        check_audible(items)

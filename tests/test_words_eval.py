@@ -141,3 +141,24 @@ def test_per_category_zero_shot_is_listed_on_request() -> None:
     assert "zeroshot_top1_per_category" not in evaluate_embeddings(audio, recs, embed)
     m = evaluate_embeddings(audio, recs, embed, per_category=True)
     assert m["zeroshot_top1_per_category"] == {"a": 1.0, "b": 0.0}
+
+
+def test_missing_audio_lists_the_records_a_manifest_reader_skips(tmp_path) -> None:
+    """``sfcli eval words`` refuses a manifest with missing audio; this is how it finds them (any format)."""
+    from sfcli.data.manifests import missing_audio, read_manifest
+    from sfcli.errors import SfcliError
+
+    (tmp_path / "audio").mkdir()
+    (tmp_path / "audio" / "1-a.wav").write_bytes(b"")
+    esc = tmp_path / "esc50.csv"
+    esc.write_text("filename,fold,target,category\n1-a.wav,1,0,dog\n1-b.wav,1,0,dog\n2-c.wav,5,1,rain\n")
+    assert missing_audio(esc) == ["1-b.wav", "2-c.wav"]
+    assert len(read_manifest(esc)) == 1  # readers still skip them (training takes what is there)
+    jsonl = tmp_path / "m.jsonl"
+    jsonl.write_text('{"audio": "audio/1-a.wav", "text": "a dog"}\n')
+    assert missing_audio(jsonl) == []
+    jsonl.write_text('{"audio": "gone.wav", "text": "a dog"}\n')
+    assert missing_audio(jsonl) == [str(tmp_path / "gone.wav")]
+    with pytest.raises(SfcliError, match="no usable records: none of its audio files was found") as exc:
+        read_manifest(jsonl)
+    assert "--audio-dir" not in str(exc.value)

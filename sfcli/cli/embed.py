@@ -39,8 +39,9 @@ def embed(
         Path | None,
         typer.Option("--models", help="Folder with soundwords/ (or the soundwords folder itself)."),
     ] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing --npy file.")] = False,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on stdout (with --npy).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on stdout (needs --npy).")] = False,
 ) -> None:
     """Print the 64-d SoundWords embedding of each --text and each FILE as one JSON line.
 
@@ -48,21 +49,18 @@ def embed(
     are unit vectors, so a dot product is a cosine similarity. Audio longer than the model's window
     (about 2.3 s) is embedded window by window and averaged.
     """
-    import numpy as np
-
     from sfcli.cli.common import expand_inputs
 
     texts = list(text or [])
     for t in texts:
         if not t.strip():
             raise QueryError("--text is empty; describe the sound, e.g. --text 'owl hooting'")
+    if quiet and npy is None:
+        raise SfcliError("--quiet prints nothing, so it needs --npy FILE to write the embeddings to")
+    npy = _npy_path(npy, force) if npy is not None else None
     files = expand_inputs(list(inputs or [])) if inputs else []
     if not texts and not files:
         raise SfcliError("nothing to embed: give --text DESCRIPTION and/or audio FILEs")
-    if npy is not None and npy.suffix != ".npy":
-        npy = npy.with_suffix(npy.suffix + ".npy") if npy.suffix else npy.with_suffix(".npy")
-    if npy is not None and npy.parent and not npy.parent.exists():
-        raise OutputError(f"{npy.parent}: no such folder")
 
     from sfcli.audio import load_audio
     from sfcli.words import SoundWords
@@ -87,10 +85,35 @@ def embed(
         if not quiet:
             _print({"file": str(f), "embedding": _round(e)})
     if npy is not None:
-        try:
-            np.save(npy, np.stack(rows).astype(np.float32))
-        except OSError as exc:
-            raise OutputError(f"cannot write {npy}: {exc.strerror or exc}") from exc
+        _save_npy(npy, rows)
+
+
+def _npy_path(npy: Path, force: bool) -> Path:
+    """The ``--npy`` file (``.npy`` added to a name without it, as ``numpy.save`` does), checked before any
+    work: not ``-``, not a folder, not an existing file without ``--force``, in a writable folder."""
+    from sfcli.cli.common import check_output_file
+
+    if str(npy) == "-":
+        raise OutputError("--npy needs a file name; the array cannot go to stdout (-), which has the JSON lines")
+    if npy.is_dir():
+        raise OutputError(f"--npy {npy} is a folder; give a file name, e.g. {npy / 'embeddings.npy'}")
+    if npy.suffix != ".npy":
+        npy = npy.with_name(npy.name + ".npy")
+    check_output_file(npy, force, "--npy")
+    return npy
+
+
+def _save_npy(npy: Path, rows: list[object]) -> None:
+    """Save the ``(n, 64)`` float32 array atomically (no half-written file is ever left)."""
+    import io
+
+    import numpy as np
+
+    from sfcli.cli.common import write_output_file
+
+    buf = io.BytesIO()
+    np.save(buf, np.stack(rows).astype(np.float32))  # type: ignore[arg-type]
+    write_output_file(npy, buf.getvalue())
 
 
 def _round(e: object) -> list[float]:

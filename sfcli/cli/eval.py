@@ -10,6 +10,7 @@ Exit codes: 0 success; 1 an error (one line on stderr); 2 a usage error; 3 ``--m
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -170,6 +171,45 @@ def _queries(query: str, wrong_query: bool, absent: bool) -> list[str]:
     return queries + extra
 
 
+def _check_gated_queries(sets: list[tuple[str, list[Any]]], queries: list[str]) -> None:
+    """Refuse ``--min-si-sdri`` before any model loads when no mixture has a query kind it compares."""
+    from sfcli.errors import SfcliError
+
+    has = {"text": lambda it: bool(it.text), "audio": lambda it: it.ref is not None}
+    gated = [q for q in queries if q in has]
+    if not any(has[q](it) for q in gated for _, items in sets for it in items):
+        raise SfcliError(
+            f"--min-si-sdri has nothing to compare: no mixture has a {' or '.join(gated)} query, "
+            f"so there are no {'/'.join(gated)}-query results"
+        )
+
+
+def _gate(result: dict[str, Any], min_si_sdri: float, queries: list[str]) -> None:
+    """Exit 3 when the gated mean target SI-SDRi is below ``min_si_sdri`` (1 when nothing was measured)."""
+    from sfcli.cli.common import fail
+    from sfcli.evaluation import DIAGNOSTIC_QUERIES, gate_value
+
+    value = gate_value(result)
+    if math.isnan(value):
+        gated = "/".join(q for q in queries if q not in DIAGNOSTIC_QUERIES)
+        fail(f"--min-si-sdri has nothing to compare: there are no {gated}-query results")
+        raise typer.Exit(1)
+    if not value >= min_si_sdri:
+        fail(f"mean target SI-SDRi {value:.2f} dB is below --min-si-sdri {min_si_sdri:g}")
+        raise typer.Exit(GATE_EXIT_CODE)
+
+
+def _emit(stdout_text: str, table: str, markdown: Path | None) -> None:
+    """Print the report on stdout first (nothing is lost if the file cannot be written), then write the
+    Markdown table atomically (its path was checked before the evaluation)."""
+    sys.stdout.write(stdout_text)
+    sys.stdout.flush()
+    if markdown is not None:
+        from sfcli.cli.common import write_output_file
+
+        write_output_file(markdown, table.encode())
+
+
 @eval_app.command("separation", epilog=SEPARATION_EPILOG)
 def eval_separation(
     manifests: Annotated[
@@ -220,6 +260,7 @@ def eval_separation(
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report on stdout.")] = False,
     per_mixture: Annotated[bool, typer.Option("--per-mixture", help="Include per-mixture scores in JSON.")] = False,
     markdown: Annotated[Path | None, typer.Option("--markdown", help="Write the Markdown table to FILE.")] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing --markdown file.")] = False,
     min_si_sdri: Annotated[
         float | None,
         typer.Option("--min-si-sdri", help="Exit 3 when the mean target SI-SDRi (worst query kind) is below X dB."),
@@ -245,18 +286,25 @@ def eval_separation(
     --seed give mean ± std across runs. Prints a Markdown table (or JSON with --json). With no manifest
     and no --split, scores the corpus's fixed test set ($SFCLI_CACHE/corpus/eval/test.jsonl).
     """
+    from sfcli.cli.common import check_output_file
     from sfcli.data.labelled import PROTOCOLS, is_labelled_manifest
     from sfcli.errors import SfcliError
     from sfcli.eval_report import json_report, markdown_table
-    from sfcli.evaluation import evaluate, gate_value
+    from sfcli.evaluation import check_audible, evaluate
 
     if protocol not in PROTOCOLS:
         raise SfcliError(f"--protocol must be {' or '.join(PROTOCOLS)}, not {protocol!r}")
+    if markdown is not None:
+        check_output_file(markdown, force, "--markdown")
     paths = list(manifests or []) or ([] if split is not None else [_default_manifest()])
     has_labelled = any(is_labelled_manifest(p) for p in paths)
     seed_list = list(seeds or ([0, 1, 2] if has_labelled else [0]))
     queries = _queries(query, wrong_query, has_labelled if absent is None else absent)
     sets = _mixture_sets(paths, split, corpus, protocol, seed_list, n, limit)
+    for _, items in sets:
+        check_audible(items)
+    if min_si_sdri is not None:
+        _check_gated_queries(sets, queries)
     settings: dict[str, Any] = {"text_expansion": not raw_text, "postfilter": postfilter}
     if two_pass:
         settings["two_pass"] = True
@@ -273,17 +321,9 @@ def eval_separation(
     )
     result["settings"] = settings
     table = markdown_table(result)
-    if markdown is not None:
-        markdown.parent.mkdir(parents=True, exist_ok=True)
-        markdown.write_text(table)
-    sys.stdout.write(json_report(result, per_mixture) + "\n" if as_json else table)
+    _emit(json_report(result, per_mixture) + "\n" if as_json else table, table, markdown)
     if min_si_sdri is not None:
-        value = gate_value(result)
-        if not value >= min_si_sdri:
-            from sfcli.cli.common import fail
-
-            fail(f"mean target SI-SDRi {value:.2f} dB is below --min-si-sdri {min_si_sdri:g}")
-            raise typer.Exit(GATE_EXIT_CODE)
+        _gate(result, min_si_sdri, queries)
 
 
 @eval_app.command("words", epilog=WORDS_EPILOG)
@@ -296,15 +336,21 @@ def eval_words(
     words: Annotated[Path | None, typer.Option("--words", help="SoundWords folder (default: shipped).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     markdown: Annotated[Path | None, typer.Option("--markdown", help="Write a Markdown table to FILE.")] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing --markdown file.")] = False,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
 ) -> None:
     """Text↔audio retrieval recall and zero-shot accuracy of a SoundWords model (sfcli.words_eval)."""
+    from sfcli.cli.common import check_output_file
     from sfcli.data.corpus import default_corpus_dir
     from sfcli.errors import SfcliError
     from sfcli.train.words import corpus_sources, manifest_sources
     from sfcli.words import SoundWords
     from sfcli.words_eval import evaluate_words
 
+    if markdown is not None:
+        check_output_file(markdown, force, "--markdown")
+    for m in manifests or []:
+        _check_audio_present(m)
     records = [r for m in manifests or [] for r in manifest_sources(m)]
     if split is not None:
         root = corpus or default_corpus_dir()
@@ -318,6 +364,16 @@ def eval_words(
     lines = ["| metric | value |", "|---|---|"]
     lines += [f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in metrics.items()]
     table = "\n".join(lines) + "\n"
-    if markdown is not None:
-        markdown.write_text(table)
-    sys.stdout.write(json.dumps(metrics, indent=2) + "\n" if as_json else table)
+    _emit(json.dumps(metrics, indent=2) + "\n" if as_json else table, table, markdown)
+
+
+def _check_audio_present(manifest: Path) -> None:
+    """Refuse a manifest some of whose audio files are missing, as ``eval separation`` does: scoring the
+    rest would silently change the evaluation set."""
+    from sfcli.data.manifests import missing_audio
+    from sfcli.errors import SfcliError
+
+    missing = missing_audio(manifest)
+    if missing:
+        files = "audio file" if len(missing) == 1 else "audio files"
+        raise SfcliError(f"{manifest}: {len(missing)} {files} not found (first: {missing[0]})")

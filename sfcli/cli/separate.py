@@ -7,23 +7,20 @@ and the models load (that takes seconds), so a mistake is answered at once.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.spinner import Spinner
 
-from sfcli.audio import check_reference, load_audio, probe_audio
-from sfcli.cli.common import err_console, expand_inputs, fail, output_names, slugify
-from sfcli.errors import AudioError, QueryError, SfcliError
+from sfcli.cli.common import err_console, fail
+from sfcli.cli.separate_plan import Job, Query, check_overlap, missing_dirs, parse_queries, plan_jobs, remove_empty
+from sfcli.errors import SfcliError
 from sfcli.sample_format import output_subtype
 from sfcli.threads import choose_openmp_wait_policy, set_torch_threads
 
@@ -65,125 +62,8 @@ class Bits(str, Enum):
     b32 = "32"
 
 
-@dataclass
-class _Query:
-    """One query: a text, or one or more reference clips (read before the models load)."""
-
-    label: str
-    sub: str | None = None
-    text: str | None = None
-    clips: list[tuple[np.ndarray, int]] = field(default_factory=list)
-    embedding: np.ndarray | None = None
-    matches: list[tuple[str, float]] = field(default_factory=list)  # sfcli.query_check's match report
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Job:
-    """One input separated with one query into one folder."""
-
-    path: Path
-    query: _Query
-    folder: Path
-    target: Path
-    residual: Path
-    plot: Path | None
-
-
-def _queries(texts: list[str], refs: list[Path]) -> list[_Query]:
-    """Check the queries and read the reference clips; raises a user error for a bad one."""
-    if texts and refs:
-        raise QueryError("give either --text or --ref, not both")
-    if not texts and not refs:
-        raise QueryError("say what to extract: --text 'owl hooting' or --ref example.wav")
-    if refs:
-        clips = []
-        for ref in refs:
-            clip, sr = load_audio(ref)
-            try:
-                clips.append((check_reference(clip, sr), sr))
-            except QueryError as exc:
-                raise QueryError(f"{ref}: {exc}" if len(refs) > 1 else str(exc)) from exc
-        return [_Query("ref:" + "+".join(str(r) for r in refs), clips=clips)]
-    queries: list[_Query] = []
-    slugs: list[str] = []
-    for t in texts:
-        if not t.strip():
-            raise QueryError("a --text query is empty")
-        slug = slugify(t)
-        while slug in slugs:
-            slug = slugify(f"{t} {len(slugs)}")
-        slugs.append(slug)
-        queries.append(_Query(f"text:{t}", slug if len(texts) > 1 else None, text=t))
-    return queries
-
-
-def _unwritable(folder: Path) -> str | None:
-    """Why ``folder`` cannot be created or written to, or ``None``."""
-    existing = folder
-    while not existing.exists() and existing.parent != existing:
-        existing = existing.parent
-    if not existing.is_dir():
-        return f"cannot write to {folder}: {existing} is not a folder"
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return f"cannot write to {folder}: permission denied"
-    return None
-
-
-def _plan(
-    inputs: list[str], queries: list[_Query], out_dir: Path, suffix: str, plot: bool, force: bool
-) -> tuple[list[_Job], int, int]:
-    """The jobs whose input reads and whose outputs may be written; each other one is reported here.
-
-    Returns ``(jobs, failures, total)``.
-    """
-    files = expand_inputs(inputs)
-    jobs: list[_Job] = []
-    failures = 0
-    for path, name in zip(files, output_names(files), strict=True):
-        try:
-            probe_audio(path)
-        except AudioError as exc:
-            fail(str(exc))
-            failures += len(queries)
-            continue
-        for q in queries:
-            folder = out_dir / name / q.sub if q.sub else out_dir / name
-            job = _Job(path, q, folder, folder / f"target.{suffix}", folder / f"residual.{suffix}", None)
-            job.plot = folder / "spectrogram.png" if plot else None
-            problem = _unwritable(folder)
-            if problem is None and not force:
-                existing = [p for p in (job.target, job.residual, job.plot) if p is not None and p.exists()]
-                if existing:
-                    problem = f"{existing[0]} exists; use --force to overwrite"
-            if problem is not None:
-                fail(problem)
-                failures += 1
-                continue
-            jobs.append(job)
-    return jobs, failures, len(files) * len(queries)
-
-
-def _missing_dirs(folder: Path) -> list[Path]:
-    """``folder`` and those of its parents that do not exist yet, deepest first."""
-    missing = []
-    while not folder.exists() and folder.parent != folder:
-        missing.append(folder)
-        folder = folder.parent
-    return missing
-
-
-def _remove_empty(dirs: list[Path]) -> None:
-    """Remove the folders a failed job created, deepest first, as long as they are empty."""
-    for d in dirs:
-        try:
-            d.rmdir()
-        except OSError:
-            return
-
-
 def _load(
-    models: Path | None, threads: int | None, quiet: bool, options: dict[str, Any], queries: list[_Query]
+    models: Path | None, threads: int | None, quiet: bool, options: dict[str, Any], queries: list[Query]
 ) -> tuple[Any, int]:
     """Load torch and the models (with "loading models…" on a terminal) and embed every query.
 
@@ -213,9 +93,9 @@ def _load(
     return sep, previous
 
 
-def _run(sep: Any, job: _Job, progress: Progress, fmt: str, bits: int | None, force: bool) -> dict[str, Any]:
+def _run(sep: Any, job: Job, progress: Progress, fmt: str, bits: int | None, force: bool) -> dict[str, Any]:
     """Separate one job; on failure or interrupt remove the folders it created."""
-    created = _missing_dirs(job.folder)
+    created = missing_dirs(job.folder)
     task = progress.add_task(f"{job.path.name} [{job.query.label}]", total=None)
 
     def report(done: int, total: int) -> None:
@@ -240,7 +120,7 @@ def _run(sep: Any, job: _Job, progress: Progress, fmt: str, bits: int | None, fo
     except BaseException:
         for p in (job.target, job.residual) if created else ():
             p.unlink(missing_ok=True)
-        _remove_empty(created)
+        remove_empty(created)
         raise
     finally:
         progress.remove_task(task)
@@ -251,13 +131,13 @@ def _run(sep: Any, job: _Job, progress: Progress, fmt: str, bits: int | None, fo
     return summary
 
 
-def _report(job: _Job, summary: dict[str, Any], as_json: bool) -> None:
+def _report(job: Job, summary: dict[str, Any], as_json: bool) -> None:
     """The result line (or JSON object) of a job, and a warning when samples had to be clipped."""
     clipped_t, clipped_r = summary.get("clipped_target", 0), summary.get("clipped_residual", 0)
     if clipped_t or clipped_r:
         err_console.print(
             f"sfcli: warning: {job.path} [{job.query.label}]: {clipped_t} target and {clipped_r} residual "
-            f"samples clipped to fit {summary['subtype']}; --bits 32 keeps them",
+            f"samples clipped to fit {summary['subtype']}; {_keep_advice(job.target)} keeps them",
             markup=False,
         )
     for warning in summary.get("warnings", []):
@@ -273,6 +153,11 @@ def _report(job: _Job, summary: dict[str, Any], as_json: bool) -> None:
         )
 
 
+def _keep_advice(target: Path) -> str:
+    """The options that keep out-of-range samples: 32-bit float, which only WAV holds."""
+    return "--bits 32" if target.suffix.lower() == ".wav" else "--format wav --bits 32"
+
+
 def _check_text(summary: dict[str, Any]) -> str:
     """The query check on a result line: "; matched dog barking 0.91, ...; presence 0.42" (or nothing)."""
     out = ""
@@ -283,7 +168,7 @@ def _check_text(summary: dict[str, Any]) -> str:
     return out
 
 
-def _run_all(sep: Any, jobs: list[_Job], fmt: str, bits: int | None, force: bool, as_json: bool) -> int:
+def _run_all(sep: Any, jobs: list[Job], fmt: str, bits: int | None, force: bool, as_json: bool) -> int:
     """Run every job, reporting each; returns the number that failed. Ctrl-C ends with exit code 130."""
     failures = 0
     with _progress(err_console.is_terminal and not as_json) as progress:
@@ -370,7 +255,7 @@ def separate(
             "--overlap",
             min=0.0,
             metavar="SECONDS",
-            help="Cross-faded overlap between 2 s windows, in seconds [default: 0.25].",
+            help="Cross-faded overlap between 2 s windows, in seconds, at most 1.5 [default: 0.25].",
         ),
     ] = None,
     raw_text: Annotated[
@@ -402,17 +287,17 @@ def separate(
     to the input exactly unless a warning says samples were clipped. NAME is the input's file name
     without its extension; inputs that share it are told apart by their extension (clip.mp3 and
     clip.ogg give clip-mp3 and clip-ogg) or, for the same file name in different folders, by their
-    two parent folders (a/x/take.wav gives a_x_take). Arguments, inputs and existing outputs are
+    two parent folders (a/x/take.wav gives a_x_take). A folder or pattern INPUT skips the
+    target/residual files of an earlier run into OUT. Arguments, inputs and existing outputs are
     checked before the models load. A file that fails is reported in one line and skipped; the exit
     code is 1 if any failed, 130 if interrupted (the interrupted file's outputs are not written).
     """
-    queries = _queries(list(text or []), list(ref or []))
-    if overlap is not None and overlap >= 2.0:
-        raise SfcliError("--overlap must be shorter than the 2 s window")
+    check_overlap(overlap)
+    queries = parse_queries(list(text or []), list(ref or []))
     nbits = None if bits is None else int(bits.value)
     if nbits is not None:
         output_subtype(fmt.value, nbits, None)  # refuses a combination the container cannot hold
-    jobs, failures, total = _plan(inputs, queries, out_dir, fmt.value, plot, force)
+    jobs, failures, total = plan_jobs(inputs, queries, out_dir, fmt.value, plot, force)
     if jobs:
         options: dict[str, Any] = {"device": device.value, "text_expansion": not raw_text, "postfilter": postfilter}
         options["two_pass"] = two_pass

@@ -112,6 +112,12 @@ def _find(dirs: list[Path], names: list[str]) -> Path | None:
     return None
 
 
+def _note(missing: list[str] | None, name: str) -> None:
+    """Record an audio file a manifest names but that was not found (the record is skipped)."""
+    if missing is not None:
+        missing.append(name)
+
+
 def _split_from_name(name: str) -> str:
     low = name.lower()
     if "eval" in low or "test" in low:
@@ -121,7 +127,9 @@ def _split_from_name(name: str) -> str:
     return "train"
 
 
-def read_clotho(path: Path, audio_dir: str | Path | None = None) -> list[AudioTextRecord]:
+def read_clotho(
+    path: Path, audio_dir: str | Path | None = None, missing: list[str] | None = None
+) -> list[AudioTextRecord]:
     """Clotho captions CSV (``file_name``, ``caption_1`` .. ``caption_5``)."""
     split = _split_from_name(path.stem)
     stem = path.stem.replace("clotho_captions_", "")
@@ -131,13 +139,17 @@ def read_clotho(path: Path, audio_dir: str | Path | None = None) -> list[AudioTe
         name = r.get("file_name", "")
         texts = [r[k] for k in sorted(r) if k.startswith("caption_") and r[k]]
         audio = _find(dirs, [name]) if name else None
+        if audio is None and name and texts:
+            _note(missing, name)
         if audio is None or not texts:
             continue
         out.append(AudioTextRecord(audio, texts, None, split, "clotho"))
     return out
 
 
-def read_audiocaps(path: Path, audio_dir: str | Path | None = None) -> list[AudioTextRecord]:
+def read_audiocaps(
+    path: Path, audio_dir: str | Path | None = None, missing: list[str] | None = None
+) -> list[AudioTextRecord]:
     """AudioCaps CSV (``audiocap_id``, ``youtube_id``, ``start_time``, ``caption``) with local audio files."""
     split = _split_from_name(path.stem)
     dirs = _audio_dirs(path, audio_dir, (path.stem,))
@@ -156,6 +168,7 @@ def read_audiocaps(path: Path, audio_dir: str | Path | None = None) -> list[Audi
             names.insert(1, f"{yid}_{start_i}_{int(start_i) + 10}")
         audio = _find(dirs, [n for n in names if n])
         if audio is None:
+            _note(missing, f"{yid}_{start_i}" if start_i else yid)
             continue
         if audio in merged:
             if cap not in merged[audio].texts:
@@ -174,7 +187,9 @@ def _labels_text(labels: list[str]) -> str:
     return "the sound of " + ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def read_fsd50k(path: Path, audio_dir: str | Path | None = None) -> list[AudioTextRecord]:
+def read_fsd50k(
+    path: Path, audio_dir: str | Path | None = None, missing: list[str] | None = None
+) -> list[AudioTextRecord]:
     """FSD50K ground-truth CSV (``fname``, ``labels``[, ``split``]); labels become the text."""
     default_split = "test" if "eval" in path.stem.lower() else "train"
     dirs = _audio_dirs(path, audio_dir, ("FSD50K.dev_audio", "FSD50K.eval_audio", "dev_audio", "eval_audio"))
@@ -182,6 +197,8 @@ def read_fsd50k(path: Path, audio_dir: str | Path | None = None) -> list[AudioTe
     for r in _read_csv(path):
         fname, labels = r.get("fname", ""), [x for x in r.get("labels", "").split(",") if x.strip()]
         audio = _find(dirs, [fname]) if fname else None
+        if audio is None and fname and labels:
+            _note(missing, fname)
         if audio is None or not labels:
             continue
         split = {"val": "valid", "train": "train"}.get(r.get("split", ""), default_split)
@@ -193,13 +210,17 @@ def read_fsd50k(path: Path, audio_dir: str | Path | None = None) -> list[AudioTe
     return out
 
 
-def read_esc50(path: Path, audio_dir: str | Path | None = None) -> list[AudioTextRecord]:
+def read_esc50(
+    path: Path, audio_dir: str | Path | None = None, missing: list[str] | None = None
+) -> list[AudioTextRecord]:
     """ESC-50 metadata CSV (``filename``, ``fold``, ``target``, ``category``); fold 5 test, fold 4 valid."""
     dirs = _audio_dirs(path, audio_dir, ("audio", "../audio"))
     out = []
     for r in _read_csv(path):
         name, cat = r.get("filename", ""), r.get("category", "").replace("_", " ").strip()
         audio = _find(dirs, [name]) if name else None
+        if audio is None and name and cat:
+            _note(missing, name)
         if audio is None or not cat:
             continue
         fold = r.get("fold", "")
@@ -208,7 +229,9 @@ def read_esc50(path: Path, audio_dir: str | Path | None = None) -> list[AudioTex
     return out
 
 
-def read_jsonl(path: Path, audio_dir: str | Path | None = None) -> list[AudioTextRecord]:
+def read_jsonl(
+    path: Path, audio_dir: str | Path | None = None, missing: list[str] | None = None
+) -> list[AudioTextRecord]:
     """Generic JSONL: ``audio`` plus ``text`` (string) or ``texts`` (list); optional ``category``, ``split``."""
     base = Path(audio_dir) if audio_dir is not None else path.parent
     out = []
@@ -232,6 +255,7 @@ def read_jsonl(path: Path, audio_dir: str | Path | None = None) -> list[AudioTex
         audio = Path(row["audio"])
         audio = audio if audio.is_absolute() else base / audio
         if not audio.is_file():
+            _note(missing, str(audio))
             continue
         split = str(row.get("split") or "train")
         split = {"validation": "valid", "val": "valid", "dev": "valid", "eval": "test"}.get(split, split)
@@ -249,8 +273,14 @@ READERS = {
 }
 
 
-def read_manifest(path: str | Path, kind: str = "auto", audio_dir: str | Path | None = None) -> list[AudioTextRecord]:
-    """Read any supported manifest (``kind`` one of ``auto``, clotho, audiocaps, fsd50k, esc50, jsonl)."""
+def read_manifest(
+    path: str | Path, kind: str = "auto", audio_dir: str | Path | None = None, missing: list[str] | None = None
+) -> list[AudioTextRecord]:
+    """Read any supported manifest (``kind`` one of ``auto``, clotho, audiocaps, fsd50k, esc50, jsonl).
+
+    Records whose audio file is not found are skipped; their file names are appended to ``missing``
+    when it is given (see :func:`missing_audio`).
+    """
     path = Path(path)
     if not path.is_file():
         raise SfcliError(f"{path}: no such manifest")
@@ -259,16 +289,41 @@ def read_manifest(path: str | Path, kind: str = "auto", audio_dir: str | Path | 
         kind = detect_kind(path)
     if kind not in READERS:
         raise SfcliError(f"unknown manifest kind {kind!r} (use one of {', '.join(KINDS)} or auto)")
-    records = READERS[kind](path, audio_dir)
+    skipped: list[str] = []
+    records = READERS[kind](path, audio_dir, skipped)
+    if missing is not None:
+        missing.extend(skipped)
     if not records:
-        raise SfcliError(f"{path}: no usable records (are the audio files next to the manifest or in --audio-dir?)")
+        if skipped:
+            raise SfcliError(
+                f"{path}: no usable records: none of its audio files was found ({len(skipped)} missing, first "
+                f"{skipped[0]}); audio paths are read relative to the manifest's folder"
+            )
+        raise SfcliError(f"{path}: no usable records (none has both an audio file and a text or label)")
     return records
+
+
+def missing_audio(path: str | Path, kind: str = "auto", audio_dir: str | Path | None = None) -> list[str]:
+    """The audio files ``path`` names that are not found: the records :func:`read_manifest` skips.
+
+    For commands that must not score a subset silently (``sfcli eval words``): an empty list when
+    every record's audio is there. Other problems (no such manifest, bad rows, no records at all)
+    raise :class:`SfcliError` as :func:`read_manifest` does.
+    """
+    missing: list[str] = []
+    try:
+        read_manifest(path, kind, audio_dir, missing)
+    except SfcliError:
+        if not missing:
+            raise
+    return missing
 
 
 __all__ = [
     "KINDS",
     "AudioTextRecord",
     "detect_kind",
+    "missing_audio",
     "read_audiocaps",
     "read_clotho",
     "read_esc50",

@@ -198,3 +198,108 @@ def test_eval_on_labelled_clips_has_seeds_sdri_and_absent_queries(cli, tiny_mode
     assert r2.code == 0 and rep2["settings"]["seeds"] == [4] and rep2["settings"]["protocol"] == "esc50"
     r3 = cli("eval", manifest, "--models", tiny_models, "--protocol", "nope")
     assert r3.code == 1 and "protocol" in r3.err
+
+
+# ---------------------------------------------------------------- outputs, missing audio, silent targets, the gate
+
+
+def _words_manifest(folder: Path, missing: int = 0) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    t = np.arange(8000) / 16000
+    for i in range(4):
+        sf.write(folder / f"a{i}.wav", (0.3 * np.sin(2 * np.pi * (200 + 300 * i) * t)).astype(np.float32), 16000)
+        rows.append({"audio": f"a{i}.wav", "text": f"tone {i}", "category": f"k{i % 2}"})
+    rows += [{"audio": f"gone{i}.wav", "text": "gone", "category": "k0"} for i in range(missing)]
+    path = folder / "w.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.mark.parametrize("command", ["separation", "words"])
+def test_markdown_is_checked_before_any_work_and_needs_force(
+    cli, tiny_models: Path, tmp_path: Path, command: str
+) -> None:
+    source = _manifest(tmp_path / "d", 1) if command == "separation" else _words_manifest(tmp_path / "w")
+    models = ("--models", tmp_path / "nomodels") if command == "separation" else ("--words", tmp_path / "nomodels")
+    existing = tmp_path / "r.md"
+    existing.write_text("keep me")
+    (tmp_path / "folder.md").mkdir()
+    (tmp_path / "a-file").write_text("x")
+    cases = {
+        existing: "r.md exists; use --force to overwrite",
+        tmp_path / "folder.md": "is a folder",
+        tmp_path / "no" / "r.md": "does not exist",
+        tmp_path / "a-file" / "r.md": "is not a folder",
+    }
+    for path, message in cases.items():
+        # The models folder does not exist: every one of these is answered before it would be loaded.
+        r = cli("eval", command, source, *models, "--markdown", path)
+        assert r.code == 1 and r.out == "", r.err
+        assert r.err.startswith("sfcli: error: ") and message in r.err and len(r.err.splitlines()) == 1, r.err
+    assert existing.read_text() == "keep me" and not (tmp_path / "no").exists()
+    good = ("--models", tiny_models) if command == "separation" else ("--words", tiny_models)
+    r = cli("eval", command, source, *good, "--markdown", existing, "--force")
+    assert r.code == 0, r.err
+    assert existing.read_text() == r.out  # the table, also printed
+    folder = source.parent.name
+    assert {p.name for p in tmp_path.iterdir()} == {"a-file", folder, "folder.md", "r.md"}  # no temporary file left
+
+
+def test_a_markdown_write_failure_keeps_the_results_on_stdout(
+    cli, tiny_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sfcli.pretrained
+
+    def refuse(target: Path, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sfcli.pretrained, "atomic_write_bytes", refuse)
+    r = cli(
+        "eval",
+        _manifest(tmp_path / "d", 1),
+        "--models",
+        tiny_models,
+        "--no-irm",
+        "--json",
+        "--markdown",
+        tmp_path / "r.md",
+    )
+    assert r.code == 1 and r.err == f"sfcli: error: cannot write {tmp_path / 'r.md'}: No space left on device\n"
+    assert json.loads(r.out)["n_mixtures"] == 1 and not (tmp_path / "r.md").exists()
+
+
+def test_eval_words_refuses_a_manifest_with_missing_audio(cli, tiny_models: Path, tmp_path: Path) -> None:
+    """As eval separation does: scoring only the records whose audio is there would change the set silently."""
+    m = _words_manifest(tmp_path / "w", missing=2)
+    r = cli("eval", "words", m, "--words", tiny_models, "--json")
+    assert r.code == 1 and r.out == ""
+    assert r.err == f"sfcli: error: {m}: 2 audio files not found (first: {tmp_path / 'w' / 'gone0.wav'})\n"
+
+
+def test_eval_words_on_an_empty_manifest_gives_a_valid_hint(cli, tiny_models: Path, tmp_path: Path) -> None:
+    (tmp_path / "empty.jsonl").write_text("")
+    r = cli("eval", "words", tmp_path / "empty.jsonl", "--words", tiny_models)
+    assert r.code == 1 and "no usable records" in r.err and "--audio-dir" not in r.err
+    assert len(r.err.splitlines()) == 1
+
+
+def test_a_silent_target_is_refused_naming_the_row(cli, tiny_models: Path, tmp_path: Path) -> None:
+    m = _manifest(tmp_path / "d", 2)
+    sf.write(tmp_path / "d" / "tgt1.wav", np.zeros(8000, np.float32), 16000, subtype="FLOAT")
+    sf.write(tmp_path / "d" / "bg1.wav", sf.read(tmp_path / "d" / "mix1.wav")[0], 16000, subtype="FLOAT")
+    r = cli("eval", m, "--models", tiny_models, "--json")
+    assert r.code == 1 and r.out == ""
+    assert r.err.startswith(f"sfcli: error: {m}:2: the target tgt1.wav is silent") and len(r.err.splitlines()) == 1
+
+
+def test_the_gate_without_results_of_its_query_kind_says_so(cli, tiny_models: Path, tmp_path: Path) -> None:
+    m = _manifest(tmp_path / "d", 2)
+    rows = [{k: v for k, v in json.loads(ln).items() if k != "text"} for ln in m.read_text().splitlines()]
+    m.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    # No model is loaded for this: the models folder does not exist.
+    r = cli("eval", m, "--models", tmp_path / "nomodels", "--query", "text", "--min-si-sdri", "0")
+    assert r.code == 1 and "nan" not in r.err and len(r.err.splitlines()) == 1
+    assert "--min-si-sdri has nothing to compare: no mixture has a text query" in r.err
+    r = cli("eval", m, "--models", tiny_models, "--no-irm", "--min-si-sdri", "-100")  # audio queries remain
+    assert r.code == 0, r.err

@@ -247,7 +247,33 @@ def test_overlap_default_is_the_librarys_and_can_be_set(cli, tiny_models: Path, 
         outs[ov] = _read(tmp_path / f"o{ov}" / "mix" / "target.wav")[0]
     assert not np.allclose(outs[None], outs[1.0])  # the option reaches the stream
     r = cli("separate", mix, "--text", "a dog", "--models", tiny_models, "--overlap", "2", "-o", tmp_path / "x")
-    assert r.code != 0 and "shorter than the 2 s window" in r.err and not (tmp_path / "x").exists()
+    assert r.code != 0 and "at most 1.5 s" in r.err and not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("overlap", ["1.99999", "1.9999", "1.6", "1.50004"])
+def test_an_overlap_that_leaves_a_tiny_hop_is_refused_before_the_models_load(
+    cli, tiny_models: Path, write_wav, tmp_path: Path, loader_calls: list[object], overlap: str
+) -> None:
+    """1.99999 s rounded to 32000 samples (no hop: a traceback after the models loaded); 1.9999 s left a
+    2-sample hop (16,000 windows per second of audio: a hang). Counted in samples at 16 kHz."""
+    mix = write_wav("mix.wav", seconds=0.3)
+    r = cli("separate", mix, "-t", "owl", "--overlap", overlap, "-o", tmp_path / "o", "--models", tiny_models)
+    assert r.code == 1 and loader_calls == [] and not (tmp_path / "o").exists()
+    expected = (
+        f"--overlap {float(overlap):g} is too long: at most 1.5 s, so that the 2 s windows start at least 0.5 s apart"
+    )
+    assert r.err == f"sfcli: error: {expected}\n"
+
+
+def test_the_longest_overlap_runs(cli, tiny_models: Path, write_wav, tmp_path: Path) -> None:
+    mix = write_wav("mix.wav", seconds=3.0)
+    for overlap in ("1.5", "1.50003"):  # 1.50003 s is 24000 samples at 16 kHz, as 1.5 s is
+        out = tmp_path / overlap
+        r = cli("separate", mix, "-t", "owl", "--overlap", overlap, "-o", out, "--models", tiny_models)
+        assert r.code == 0, r.err
+        np.testing.assert_allclose(
+            sum(_read(out / "mix" / f"{k}.wav")[0] for k in ("target", "residual")), _read(mix)[0], atol=1e-4
+        )
 
 
 # ---------------------------------------------------------------- issue 21: the first minute
@@ -271,7 +297,18 @@ def loader_calls(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 
 @pytest.mark.parametrize(
     "case",
-    ["missing", "not-audio", "text-as-mp3", "exists", "unwritable", "empty-folder", "flac-32", "short-ref", "both"],
+    [
+        "missing",
+        "not-audio",
+        "text-as-mp3",
+        "exists",
+        "unwritable",
+        "empty-folder",
+        "flac-32",
+        "short-ref",
+        "both",
+        "overlap",
+    ],
 )
 def test_errors_come_before_the_models_load(
     cli, tiny_models: Path, write_wav, tmp_path: Path, loader_calls: list[object], case: str
@@ -298,6 +335,8 @@ def test_errors_come_before_the_models_load(
         args = [mix, "--ref", write_wav("short.wav", seconds=0.05)]
     elif case == "both":
         args += ["--ref", mix]
+    elif case == "overlap":
+        args += ["--overlap", "1.99999"]
     r = cli("separate", *args, "-o", out, "--models", tiny_models)
     assert r.code == 1, r.err
     assert len(r.err.strip().splitlines()) == 1 and r.err.startswith("sfcli: error: "), r.err
@@ -415,7 +454,7 @@ def _loud_target(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the network return three times its input, so that a loud input's target exceeds full scale."""
     from sfcli.api import Separator
 
-    monkeypatch.setattr(Separator, "window_fn", lambda self, embedding, other=None: lambda w: 3.0 * w)
+    monkeypatch.setattr(Separator, "window_fn", lambda self, embedding, *rest: lambda w: 3.0 * w)
 
 
 def test_clipping_to_fit_pcm_is_reported(
@@ -445,10 +484,10 @@ def test_interrupt_says_so_and_leaves_no_folder(
     real = Separator.window_fn
     calls: list[int] = []
 
-    def window_fn(self, embedding, other=None):
+    def window_fn(self, embedding, *rest):
         calls.append(1)
         if len(calls) == 1:
-            return real(self, embedding, other)
+            return real(self, embedding, *rest)
 
         def interrupted(w):
             raise KeyboardInterrupt
@@ -512,9 +551,9 @@ def test_threads_option_sets_torch_threads_for_the_run(
     real = Separator.window_fn
     seen: list[int] = []
 
-    def window_fn(self, embedding, other=None):
+    def window_fn(self, embedding, *rest):
         seen.append(torch.get_num_threads())
-        return real(self, embedding, other)
+        return real(self, embedding, *rest)
 
     monkeypatch.setattr(Separator, "window_fn", window_fn)
     before = torch.get_num_threads()
@@ -538,3 +577,38 @@ def test_a_fresh_run_asks_openmp_to_wait_passively(tiny_models: Path, write_wav,
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert proc.stdout.split() == ["0", "PASSIVE"], proc.stderr
+
+
+def test_clipping_advice_fits_the_format(
+    cli, tiny_models: Path, write_wav, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FLAC holds no 32-bit float: the warning must not advise --bits 32 alone (that is refused)."""
+    _loud_target(monkeypatch)
+    loud = write_wav("loud.wav", seconds=0.5, kind="clipped", subtype="PCM_16")
+    r = cli("separate", loud, "-t", "owl", "-o", tmp_path / "o", "--models", tiny_models, "--format", "flac")
+    assert r.code == 0, r.err
+    warnings = [ln for ln in r.err.splitlines() if "clipped" in ln]
+    assert len(warnings) == 1 and warnings[0].endswith("--format wav --bits 32 keeps them"), warnings
+
+
+@pytest.mark.parametrize("inside", [True, False])
+def test_a_rerun_on_a_folder_skips_its_own_outputs(
+    cli, tiny_models: Path, write_wav, tmp_path: Path, inside: bool
+) -> None:
+    """The output folder inside the input folder (or the input folder itself): a second run takes the
+    same inputs, not also the first run's target.wav / residual.wav."""
+    write_wav("rec/a.wav", seconds=0.3)
+    write_wav("rec/sub/b.wav", seconds=0.3, seed=1)
+    rec = tmp_path / "rec"
+    out = rec / "out" if inside else rec
+    for extra in ([], ["--force"]):
+        r = cli("separate", rec, "-t", "owl", "-o", out, "--models", tiny_models, "--json", *extra)
+        assert r.code == 0, r.err
+        assert sorted(Path(json.loads(ln)["input"]).name for ln in r.out.splitlines()) == ["a.wav", "b.wav"]
+    outputs = ["a/residual.wav", "a/target.wav", "b/residual.wav", "b/target.wav"]
+    inputs = [] if inside else ["a.wav", "sub/b.wav"]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.wav")) == sorted(inputs + outputs)
+    # Named one by one, an earlier output is an input like any other.
+    r = cli("separate", out / "a" / "target.wav", "-t", "owl", "-o", tmp_path / "again", "--models", tiny_models)
+    assert r.code == 0, r.err
+    assert (tmp_path / "again" / "target" / "target.wav").is_file()
