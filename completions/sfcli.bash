@@ -27,7 +27,7 @@ _sfcli() {
                 --device) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--text -t --npy --models --device --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--text -t --npy --models --force -f --device --quiet -q" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi
@@ -58,7 +58,7 @@ _sfcli() {
                 --device) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--models --filter --words --query --wrong-query --absent --no-absent --protocol --split --n --seed --corpus --limit --json --per-mixture --markdown --min-si-sdri --irm --no-irm --raw-text --postfilter --no-postfilter --two-pass --device --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--models --filter --words --query --wrong-query --absent --no-absent --protocol --split --n --seed --corpus --limit --json --per-mixture --markdown --force -f --min-si-sdri --irm --no-irm --raw-text --postfilter --no-postfilter --two-pass --device --quiet -q" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi
@@ -72,7 +72,7 @@ _sfcli() {
                 --device) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--split --corpus --words --json --markdown --device" -- "$cur"))
+                COMPREPLY=($(compgen -W "--split --corpus --words --json --markdown --force -f --device" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi
@@ -135,7 +135,7 @@ _sfcli() {
                 --residual-queries) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--corpus --manifest -m --words --run-dir --out -o --steps --batch-size --lr --warmup --lr-schedule --seed --text-rate --consistency-loss --no-consistency-loss --residual-output --no-residual-output --projection --postfilter --postfilter-fft --postfilter-power --refiner-channels --refiner-lr-scale --eval-every --checkpoint-every --valid-size --reuse-cond-embeddings --crop-seconds --channels --max-channels --paper-arch --init --text-expansion --max-minutes --device --workers --tiny --label-free --pool --absent --max-sources --gain-db --augment --other-take --swap-pairs --residual-queries --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--corpus --manifest -m --words --run-dir --out -o --force -f --steps --batch-size --lr --warmup --lr-schedule --seed --text-rate --consistency-loss --no-consistency-loss --residual-output --no-residual-output --projection --postfilter --postfilter-fft --postfilter-power --refiner-channels --refiner-lr-scale --eval-every --checkpoint-every --valid-size --reuse-cond-embeddings --crop-seconds --channels --max-channels --paper-arch --init --text-expansion --max-minutes --device --workers --tiny --label-free --pool --absent --max-sources --gain-db --augment --other-take --swap-pairs --residual-queries --quiet -q" -- "$cur"))
             fi
             ;;
         "train-words")
@@ -168,7 +168,7 @@ _sfcli() {
                 --device) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--manifest -m --corpus --add-corpus --run-dir --out -o --steps --batch-size --lr --seed --eval-every --checkpoint-every --max-windows --max-per-category --balance-categories --group-by --audio-head-hidden --weight-decay --head-dropout --text-struct --text-soft --text-soft-temperature --category-text --text-head-from --audio-pool --holdout-categories --lock-text --cache-dir --test-eval --device --tiny --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--manifest -m --corpus --add-corpus --run-dir --out -o --force -f --steps --batch-size --lr --seed --eval-every --checkpoint-every --max-windows --max-per-category --balance-categories --group-by --audio-head-hidden --weight-decay --head-dropout --text-struct --text-soft --text-soft-temperature --category-text --text-head-from --audio-pool --holdout-categories --lock-text --cache-dir --test-eval --device --tiny --quiet -q" -- "$cur"))
             fi
             ;;
     esac

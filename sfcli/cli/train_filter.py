@@ -16,7 +16,7 @@ EPILOG = """\
 
 ```
 sfcli train-filter                                  # corpus (~/.cache/sfcli/corpus), models/soundwords
-sfcli train-filter --steps 20000 --out models/soundfilter
+sfcli train-filter --steps 20000 --out models/soundfilter --force   # replace the shipped model
 sfcli train-filter                                  # again: continues from the last checkpoint
 sfcli train-filter --no-consistency-loss --run-dir runs/abl-noc     # paper Table 1 ablations
 sfcli train-filter --no-residual-output --run-dir runs/abl-nores
@@ -48,15 +48,19 @@ _Out = Annotated[
     Path | None,
     typer.Option("--out", "-o", help="Where to write the selected model folder (default RUN_DIR/model)."),
 ]
+_Force = Annotated[
+    bool,
+    typer.Option("--force", "-f", help="Overwrite a model already in --out (one this run wrote is always replaced)."),
+]
 _Steps = Annotated[int, typer.Option("--steps", min=1, help="Total optimisation steps.")]
 _BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Global batch (mixtures per step).")]
-_Lr = Annotated[float, typer.Option("--lr", help="Adam learning rate (linear warm-up, then --lr-schedule).")]
+_Lr = Annotated[float, typer.Option("--lr", help="Adam learning rate (> 0; linear warm-up, then --lr-schedule).")]
 _Warmup = Annotated[int, typer.Option("--warmup", min=0, help="Warm-up steps.")]
 _LrSchedule = Annotated[
     str,
     typer.Option("--lr-schedule", help="After warm-up: constant, or cosine decay to 5 % at --steps."),
 ]
-_Seed = Annotated[int, typer.Option("--seed")]
+_Seed = Annotated[int, typer.Option("--seed", min=0)]
 _TextRate = Annotated[
     float,
     typer.Option("--text-rate", min=0.0, max=1.0, help="Training text rate: share of text-conditioned examples."),
@@ -115,10 +119,11 @@ _ReuseCond = Annotated[
     int,
     typer.Option("--reuse-cond-embeddings", min=0, help="Reuse up to K audio-query embeddings per clip (0: never)."),
 ]
-_CropSeconds = Annotated[float, typer.Option("--crop-seconds", help="Mixture crop length.")]
-_Channels = Annotated[int | None, typer.Option("--channels", help="Override the U-Net width.")]
+_CropSeconds = Annotated[float, typer.Option("--crop-seconds", help="Mixture crop length (> 0).")]
+_Channels = Annotated[int | None, typer.Option("--channels", min=1, help="Override the U-Net width.")]
 _MaxChannels = Annotated[
-    int | None, typer.Option("--max-channels", help="Override the cap on the U-Net's channel doubling.")
+    int | None,
+    typer.Option("--max-channels", min=1, help="Override the cap on the U-Net's channel doubling (>= the width)."),
 ]
 _PaperArch = Annotated[
     bool,
@@ -142,7 +147,7 @@ _TextExpansion = Annotated[
 ]
 _MaxMinutes = Annotated[
     float | None,
-    typer.Option("--max-minutes", help="Stop (checkpointed, resumable) after this much wall time."),
+    typer.Option("--max-minutes", help="Stop (checkpointed, resumable) after this much wall time (> 0)."),
 ]
 _Device = Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")]
 _Workers = Annotated[
@@ -207,6 +212,7 @@ def train_filter_cmd(
     words: _Words = None,
     run_dir: _RunDir = None,
     out: _Out = None,
+    force: _Force = False,
     steps: _Steps = 20000,
     batch_size: _BatchSize = 16,
     lr: _Lr = 1e-3,
@@ -254,28 +260,64 @@ def train_filter_cmd(
     RUN_DIR/checkpoint.pt. Prints a JSON summary on stdout at the end.
     """
     args = SimpleNamespace(**locals())  # every option, by name, for the helpers below
-    from sfcli.errors import SfcliError
+    from sfcli.train.export import strict_json
     from sfcli.train.filter import train_filter
 
-    if lr_schedule not in ("constant", "cosine"):
-        raise SfcliError("--lr-schedule must be constant or cosine")
-    cfg, sw = _models(args)
+    _check(args)  # every option, the output folder and the manifests' audio, before anything loads
+    opts = _options(args, _apply_overrides(_config(args), args))
+    opts.check()
+    sw = _words(args)
     train_data, valid_data, descriptions = _datasets(args)
-    opts = _options(args, _apply_overrides(cfg, args))
     summary = train_filter(opts, train_data, valid_data, sw, descriptions=descriptions, progress=not quiet)
     if int(os.environ.get("RANK", "0")) == 0:
-        sys.stdout.write(json.dumps(summary, default=str) + "\n")
+        sys.stdout.write(json.dumps(strict_json(summary), default=str) + "\n")
 
 
-def _models(args: SimpleNamespace) -> tuple[Any, Any]:
-    """The model config to train and the SoundWords model that conditions it."""
+def _check(args: SimpleNamespace) -> None:
+    """Refuse, with one line, option values that cannot train, a --out that holds another model and a
+    manifest with missing audio files."""
+    from sfcli.errors import SfcliError
+    from sfcli.train.datasets import check_manifest_audio
+    from sfcli.train.export import check_model_out
+
+    if args.lr_schedule not in ("constant", "cosine"):
+        raise SfcliError("--lr-schedule must be constant or cosine")
+    for option, value in (
+        ("--lr", args.lr),
+        ("--crop-seconds", args.crop_seconds),
+        ("--max-minutes", args.max_minutes),
+    ):
+        if value is not None and not value > 0:
+            raise SfcliError(f"{option} must be greater than 0, not {value:g}")
+    run = _run_dir(args)
+    check_model_out(args.out or run / "model", run, args.force)
+    if args.manifest:
+        check_manifest_audio(args.manifest)
+
+
+def _run_dir(args: SimpleNamespace) -> Path:
+    """--run-dir, or the default run folder."""
+    from sfcli.data.corpus import default_cache_dir
+
+    return args.run_dir or default_cache_dir() / "runs" / "filter"
+
+
+def _config(args: SimpleNamespace) -> Any:
+    """The model config to train (before the architecture options)."""
     from sfcli.filter_model import SoundFilterConfig
+
+    if args.tiny:
+        return SoundFilterConfig.tiny()
+    return SoundFilterConfig.paper() if args.paper_arch else SoundFilterConfig()
+
+
+def _words(args: SimpleNamespace) -> Any:
+    """The SoundWords model that conditions the training."""
     from sfcli.words import SoundWords
 
     if args.tiny:
-        return SoundFilterConfig.tiny(), SoundWords.tiny(seed=0)
-    cfg = SoundFilterConfig.paper() if args.paper_arch else SoundFilterConfig()
-    return cfg, SoundWords.from_pretrained(args.words, device=args.device)
+        return SoundWords.tiny(seed=0)
+    return SoundWords.from_pretrained(args.words, device=args.device)
 
 
 def _datasets(args: SimpleNamespace) -> tuple[Any, Any, list[str]]:
@@ -321,20 +363,25 @@ def _robust_options(args: SimpleNamespace) -> Any:
 
 
 def _apply_overrides(cfg: Any, args: SimpleNamespace) -> Any:
-    """The model config with the architecture and post-filter options applied."""
+    """The model config with the architecture and post-filter options applied (checked)."""
+    from sfcli.errors import SfcliError
+
     for name in ("channels", "max_channels", "postfilter_fft", "postfilter_power"):
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
     cfg.refiner_channels = args.refiner_channels
+    if cfg.max_channels < cfg.channels:
+        raise SfcliError(f"--max-channels ({cfg.max_channels}) must be at least --channels ({cfg.channels})")
+    if 0 < cfg.postfilter_fft < 4:
+        raise SfcliError(f"--postfilter-fft must be 0 (no post-filter) or at least 4, not {cfg.postfilter_fft}")
     return cfg
 
 
 def _options(args: SimpleNamespace, cfg: Any) -> Any:
     """:class:`~sfcli.train.filter.TrainFilterOptions` from the command line."""
-    from sfcli.data.corpus import default_cache_dir
     from sfcli.train.filter import TrainFilterOptions
 
-    run = args.run_dir or default_cache_dir() / "runs" / "filter"
+    run = _run_dir(args)
     same = ("steps", "batch_size", "lr", "warmup", "seed", "text_rate", "consistency_loss", "residual_output")
     same += ("projection", "postfilter", "refiner_lr_scale", "eval_every", "checkpoint_every", "valid_size")
     same += ("text_expansion", "device", "workers", "init", "lr_schedule")

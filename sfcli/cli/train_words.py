@@ -16,7 +16,7 @@ EPILOG = """\
 
 ```
 sfcli train-words                                   # on the corpus (~/.cache/sfcli/corpus)
-sfcli train-words --manifest clotho.jsonl --steps 5000 --out models/soundwords
+sfcli train-words --manifest clotho.jsonl --steps 5000 --out models/soundwords --force   # replace the shipped model
 sfcli train-words --add-corpus ~/.cache/sfcli/mined   # plus the labels mined from file names
 sfcli train-words                                   # again: continues from the last checkpoint
 torchrun --nproc_per_node 4 --no-python sfcli train-words --device cuda --batch-size 6144
@@ -47,10 +47,14 @@ _RunDir = Annotated[
 _Out = Annotated[
     Path | None, typer.Option("--out", "-o", help="Where to write the final model folder (default RUN_DIR/model).")
 ]
+_Force = Annotated[
+    bool,
+    typer.Option("--force", "-f", help="Overwrite a model already in --out (one this run wrote is always replaced)."),
+]
 _Steps = Annotated[int, typer.Option("--steps", min=1, help="Total optimisation steps.")]
 _BatchSize = Annotated[int, typer.Option("--batch-size", min=2, help="Global batch (pairs per step).")]
-_Lr = Annotated[float, typer.Option("--lr", help="Peak learning rate (AdamW, cosine decay).")]
-_Seed = Annotated[int, typer.Option("--seed")]
+_Lr = Annotated[float, typer.Option("--lr", help="Peak learning rate (AdamW, cosine decay; > 0).")]
+_Seed = Annotated[int, typer.Option("--seed", min=0)]
 _EvalEvery = Annotated[int, typer.Option("--eval-every", min=1, help="Validate every N steps.")]
 _CheckpointEvery = Annotated[int, typer.Option("--checkpoint-every", min=1)]
 _MaxWindows = Annotated[int, typer.Option("--max-windows", min=1, help="Windows cached per clip.")]
@@ -67,11 +71,14 @@ _BalanceCategories = Annotated[
     ),
 ]
 _GroupBy = Annotated[str, typer.Option("--group-by", help="Positives within a batch: category, text or none.")]
-_HeadHidden = Annotated[int, typer.Option("--audio-head-hidden", help="Hidden width of the audio head (0: linear).")]
-_WeightDecay = Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay.")]
+_HeadHidden = Annotated[
+    int, typer.Option("--audio-head-hidden", min=0, help="Hidden width of the audio head (0: linear).")
+]
+_WeightDecay = Annotated[float, typer.Option("--weight-decay", min=0.0, help="AdamW weight decay.")]
 _HeadDropout = Annotated[float, typer.Option("--head-dropout", min=0.0, max=0.95, help="Dropout inside the MLP heads.")]
 _TextStruct = Annotated[
-    float, typer.Option("--text-struct", help="Weight of a loss keeping text similarities close to MiniLM's.")
+    float,
+    typer.Option("--text-struct", min=0.0, help="Weight of a loss keeping text similarities close to MiniLM's."),
 ]
 _TextSoft = Annotated[
     float,
@@ -129,6 +136,7 @@ def train_words_cmd(
     add_corpus: _AddCorpus = None,
     run_dir: _RunDir = None,
     out: _Out = None,
+    force: _Force = False,
     steps: _Steps = 2000,
     batch_size: _BatchSize = 512,
     lr: _Lr = 1e-3,
@@ -163,20 +171,23 @@ def train_words_cmd(
     """
     args = SimpleNamespace(**locals())
     opts = _options(args)
+    from sfcli.train.export import strict_json
     from sfcli.train.words import train_words
 
     summary = train_words(opts, _sources(args), progress=not quiet)
     if int(os.environ.get("RANK", "0")) == 0:
-        sys.stdout.write(json.dumps(summary, default=str) + "\n")
+        sys.stdout.write(json.dumps(strict_json(summary), default=str) + "\n")
 
 
 def _sources(args: SimpleNamespace) -> list[Any]:
     """The training pairs: every --manifest, else the corpus; plus the clips of every --add-corpus."""
     from sfcli.data.corpus import default_corpus_dir
     from sfcli.errors import SfcliError
+    from sfcli.train.datasets import check_manifest_audio
     from sfcli.train.words import corpus_sources, manifest_sources
 
     if args.manifest:
+        check_manifest_audio(args.manifest)
         sources = [s for m in args.manifest for s in manifest_sources(m)]
     else:
         root = args.corpus or default_corpus_dir()
@@ -194,14 +205,19 @@ def _options(args: SimpleNamespace) -> Any:
     """:class:`~sfcli.train.words.TrainWordsOptions` from the command line (checked)."""
     from sfcli.data.corpus import default_cache_dir
     from sfcli.errors import SfcliError
+    from sfcli.train.export import check_model_out
     from sfcli.train.words import TrainWordsOptions
     from sfcli.words import POOLS, SoundWordsConfig
 
+    if not args.lr > 0:
+        raise SfcliError(f"--lr must be greater than 0, not {args.lr:g}")
     if args.group_by not in ("category", "text", "none"):
         raise SfcliError("--group-by must be category, text or none")
     if args.audio_pool not in POOLS:
         raise SfcliError(f"--audio-pool must be one of {', '.join(POOLS)}")
     run = args.run_dir or default_cache_dir() / "runs" / "words"
+    out = args.out or run / "model"
+    check_model_out(out, run, args.force)
     cfg = (
         SoundWordsConfig.tiny()
         if args.tiny
@@ -214,7 +230,7 @@ def _options(args: SimpleNamespace) -> Any:
     same += ("eval_every", "checkpoint_every", "max_windows", "max_per_category", "balance_categories", "group_by")
     return TrainWordsOptions(
         run_dir=run,
-        out=args.out or run / "model",
+        out=out,
         init_audio="none" if args.tiny else "aisfx",
         device=args.device,
         model_config=cfg,

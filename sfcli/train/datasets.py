@@ -115,6 +115,18 @@ def manifest_datasets(
     return _mixture_datasets(Corpus.from_records(records), seed, crop_seconds, gain_db)
 
 
+def check_manifest_audio(manifests: Sequence[str | Path]) -> None:
+    """Refuse, before any model or audio loads, a manifest some of whose audio files are missing (the
+    manifest readers skip such records; training on the rest would silently use fewer clips)."""
+    from sfcli.data.manifests import missing_audio
+
+    for manifest in manifests:
+        missing = missing_audio(manifest)
+        if missing:
+            files = "audio file" if len(missing) == 1 else "audio files"
+            raise SfcliError(f"{manifest}: {len(missing)} {files} not found (first: {missing[0]})")
+
+
 def corpus_datasets(
     root: str | Path | None, seed: int, crop_seconds: float = 2.0, gain_db: float = 4.0
 ) -> tuple[Any, Any, list[str]]:
@@ -142,4 +154,11 @@ def robust_corpus_datasets(
     return train, valid, descs
 
 
-__all__ = ["ToneMixtures", "corpus_datasets", "manifest_datasets", "robust_corpus_datasets", "tone_datasets"]
+__all__ = [
+    "ToneMixtures",
+    "check_manifest_audio",
+    "corpus_datasets",
+    "manifest_datasets",
+    "robust_corpus_datasets",
+    "tone_datasets",
+]

@@ -62,6 +62,7 @@ from sfcli.train.common import DistInfo, set_seed
 from sfcli.train.conditioning import ConditioningCache, TextExpander, words_fingerprint
 from sfcli.train.datasets import corpus_datasets, manifest_datasets
 from sfcli.train.examples import Batch, BatchPlan, ExampleTransform
+from sfcli.train.export import export_model_folder, strict_json
 from sfcli.train.feed import BatchFeed
 from sfcli.train.filter_state import RunState, load_init_weights
 from sfcli.train.filter_validation import ValidationSet, build_validation, validate
@@ -360,7 +361,7 @@ def _finish(run: _Run, setup_seconds: float) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "step": s.step,
         "finished": finished,
-        "loss": s.last.get("total", float("nan")),
+        "loss": s.last.get("total"),  # none when no step was taken (JSON null, not NaN)
         "loss_parts": s.last,
         "train_si_sdri_ema": s.ema_sdri,
         "global_batch": opts.batch_size,
@@ -381,9 +382,9 @@ def _finish(run: _Run, setup_seconds: float) -> dict[str, Any]:
         final = SoundFilter(run.cfg)
         final.load_state_dict(s.best["state"] if s.best.get("state") is not None else cpu_state(run.model))
         if opts.out is not None:
-            final.save_pretrained(opts.out, half=False)
+            export_model_folder(Path(opts.out), lambda folder: final.save_pretrained(folder, half=False))
             summary["model"] = str(opts.out)
-        (run.run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        (run.run_dir / "summary.json").write_text(json.dumps(strict_json(summary), indent=2, default=str) + "\n")
     return summary
 
 

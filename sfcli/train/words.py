@@ -38,6 +38,7 @@ import torch
 from sfcli.errors import SfcliError
 from sfcli.losses import contrastive_loss
 from sfcli.train.common import DistInfo, set_seed
+from sfcli.train.export import export_model_folder, strict_json
 from sfcli.train.loop import Reporter, Throughput, distributed_run, due
 from sfcli.train.words_batches import build_tables, sampling_weights
 from sfcli.train.words_data import (
@@ -185,7 +186,7 @@ def _train(
     run, feats, feature_seconds = _prepare(opts, splits, device, info, run_dir, reporter)
     p = run.progress
     done_here = 0
-    last_loss = float("nan")
+    last_loss: float | None = None  # none when the run was already at --steps (JSON null, not NaN)
     speed = Throughput(5.0)
     while p.step < opts.steps and (stop_after is None or done_here < stop_after):
         last_loss = run.step()
@@ -240,9 +241,10 @@ def _finish(
         prompts = [category_prompt(x.category) for x in splits.kept if x.category]
         descs = [d for x in splits.kept for d in x.descriptions]
         cached = list(dict.fromkeys([*prompts, *descs]))[:4000]
-        model.save_pretrained(opts.out, text_cache=[t for t in cached if t in model.text_cache])
+        texts = [t for t in cached if t in model.text_cache]
+        export_model_folder(Path(opts.out), lambda folder: model.save_pretrained(folder, text_cache=texts))
         summary["model"] = str(opts.out)
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    (run_dir / "summary.json").write_text(json.dumps(strict_json(summary), indent=2, default=str) + "\n")
 
 
 __all__ = [

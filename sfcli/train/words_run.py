@@ -3,7 +3,9 @@ optimizer over both heads and the temperature, the step, validation, checkpoint 
 
 from __future__ import annotations
 
+import ast
 import math
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -111,11 +113,24 @@ class WordsRun:
         """Continue from the run folder's checkpoint, if there is one."""
         state = load_checkpoint(self.ckpt_path)
         if state is not None:
-            self.model.load_state_dict({**self.model.state_dict(), **state["trainable"]})
+            try:
+                self.model.load_state_dict({**self.model.state_dict(), **state["trainable"]})
+            except RuntimeError as exc:
+                raise SfcliError(
+                    f"{self.ckpt_path} was written for a different model; use another --run-dir or the same options"
+                ) from exc
             self.optim.load_state_dict(state["optimizer"])
+            self.optim.param_groups[0]["weight_decay"] = self.opts.weight_decay  # not the checkpoint's
             set_rng_state(state["rng"])
             self.progress = RunProgress(state["step"], state["best"], state["history"], state.get("train_seconds", 0.0))
             reporter.note(f"resuming {run_dir} at step {self.progress.step}")
+            changed = changed_options(state.get("options", {}), self.opts)
+            if changed and self.info.is_main:
+                warn(
+                    reporter,
+                    f"{self.ckpt_path} was written with other options ({', '.join(changed)}); continuing from "
+                    f"step {self.progress.step} with the new ones (another --run-dir starts afresh)",
+                )
         self.model.train()
         self.model.audio_backbone.eval()
 
@@ -184,6 +199,39 @@ class WordsRun:
         s = score(metrics)
         if s > p.best["score"]:
             p.best = {"score": s, "step": p.step, "metrics": metrics, "state": trainable_state(self.model)}
+
+
+# Options that do not change what is trained (--steps may grow to continue a finished run).
+_NOT_TRAINING = ("run_dir", "out", "device", "steps", "cache_dir", "test_eval")
+
+
+def changed_options(saved: dict[str, str], opts: TrainWordsOptions) -> list[str]:
+    """``name old -> new`` for each training option (or model setting) that differs from the ``saved``
+    ones (a checkpoint's ``options``, stored as text); options the checkpoint does not name are skipped."""
+    now = asdict(opts)
+    changed = []
+    for key, value in now.items():
+        if key in _NOT_TRAINING or key not in saved or saved[key] == str(value):
+            continue
+        if key != "model_config":
+            changed.append(f"{key} {saved[key]} -> {value}")
+            continue
+        try:
+            old = ast.literal_eval(saved[key])
+        except (ValueError, SyntaxError):
+            old = {}
+        old = old if isinstance(old, dict) else {}
+        changed += [f"{k} {old[k]} -> {v}" for k, v in value.items() if k in old and old[k] != v]
+    return changed
+
+
+def warn(reporter: Reporter, text: str) -> None:
+    """Print ``sfcli: warning: text`` on stderr, even with --quiet (above the progress bar on a TTY)."""
+    line = f"sfcli: warning: {text}"
+    if reporter.enabled:
+        reporter.note(line)
+    else:
+        print(line, file=sys.stderr, flush=True)
 
 
 def show_validation(reporter: Reporter, step: int, metrics: dict[str, Any], loss: float) -> None:
