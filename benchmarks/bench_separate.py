@@ -92,10 +92,12 @@ def rtf(
     overlap: float | None = None,
     n_threads: int = 2,
     two_pass: bool = False,
+    batch_rows: int | None = None,
 ) -> dict:
     """Best-of-``repeats`` real-time factor of ``Separator.separate_file`` on ``seconds`` of noise.
 
-    ``overlap``: the windows' cross-faded overlap in seconds (``None``: the Separator's default).
+    ``overlap``: the windows' cross-faded overlap in seconds; ``batch_rows``: network rows per forward
+    call (``None`` for both: the Separator's default).
     """
     import torch  # after main() chose the OpenMP wait policy, as sfcli separate does
 
@@ -105,6 +107,8 @@ def rtf(
     sep.postfilter = postfilter
     if overlap is not None:
         sep.overlap_seconds = overlap
+    if batch_rows is not None:
+        sep.batch_rows = batch_rows
     if not refiner:
         sep.filter.refiner = None
     emb = np.random.default_rng(0).standard_normal(64).astype(np.float32)
@@ -127,6 +131,7 @@ def rtf(
         "refiner": sep.filter.refiner is not None and postfilter,
         "overlap_s": sep.overlap_seconds,
         "two_pass": sep.two_pass,
+        "batch_rows": sep.batch_rows,
         "seconds": round(best, 3),
         "rtf": round(best / seconds, 4),
         "torch_threads": torch.get_num_threads(),
@@ -135,12 +140,13 @@ def rtf(
     }
 
 
-def _child_peak(seconds: float, sr: int, channels: int) -> int:
+def _child_peak(seconds: float, sr: int, channels: int, batch_rows: int | None = None) -> int:
     code = (
         "import sys,resource,numpy as np,torch; torch.set_num_threads(2);"
         "sys.path.insert(0, 'benchmarks'); import bench_separate as b;"
         "from pathlib import Path; import tempfile;"
-        f"sep,_=b._separator('default'); d=tempfile.mkdtemp(); m=Path(d)/'mix.wav';"
+        f"sep,_=b._separator('default'); sep.batch_rows={batch_rows} or sep.batch_rows;"
+        "d=tempfile.mkdtemp(); m=Path(d)/'mix.wav';"
         f"b._write_noise(m,{seconds},{sr},{channels});"
         "base=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
         "e=np.ones(64,np.float32)/8; sep.separate_file(m,Path(d)/'t.wav',Path(d)/'r.wav',embedding=e);"
@@ -150,12 +156,14 @@ def _child_peak(seconds: float, sr: int, channels: int) -> int:
     return int(out.stdout.strip().splitlines()[-1])  # KiB on Linux
 
 
-def memory(sr: int = 44100, channels: int = 2) -> dict:
-    one = _child_peak(60, sr, channels)
-    twenty = _child_peak(1200, sr, channels)
+def memory(sr: int = 44100, channels: int = 2, batch_rows: int | None = None) -> dict:
+    """Peak RSS of separating 1 and 20 minutes of noise in a fresh process (``batch_rows``: as in rtf)."""
+    one = _child_peak(60, sr, channels, batch_rows)
+    twenty = _child_peak(1200, sr, channels, batch_rows)
     return {
         "sample_rate": sr,
         "channels": channels,
+        "batch_rows": batch_rows,
         "peak_rss_MiB_1min": round(one / 1024, 1),
         "peak_rss_MiB_20min": round(twenty / 1024, 1),
         "ratio_20min_over_1min": round(twenty / one, 3),
@@ -195,6 +203,13 @@ def main() -> None:
         help="torch threads (a number or 'auto' = cores now idle); further values add 16 kHz mono rows",
     )
     parser.add_argument("--two-pass", action="store_true", help="also time 16 kHz mono with --two-pass")
+    parser.add_argument(
+        "--batch-rows",
+        type=int,
+        nargs="+",
+        default=[],
+        help="also time 16 kHz mono (and, without --quick, measure memory) with these rows per forward call",
+    )
     args = parser.parse_args()
     n = max(1, args.repeats)
     t = _thread_count(args.threads[0])
@@ -222,6 +237,12 @@ def main() -> None:
         result[f"rtf_16k_mono_60s_overlap_{ov:g}s"] = rtf(60, 16000, 1, "default", repeats=n, overlap=ov, n_threads=t)
     if args.two_pass:
         result["rtf_16k_mono_60s_two_pass"] = rtf(60, 16000, 1, "default", repeats=n, n_threads=t, two_pass=True)
+    for rows in args.batch_rows:
+        result[f"rtf_16k_mono_60s_batch_rows_{rows}"] = rtf(
+            60, 16000, 1, "default", repeats=n, n_threads=t, batch_rows=rows
+        )
+        if not args.quick:
+            result[f"memory_batch_rows_{rows}"] = memory(batch_rows=rows)
     if args.paper:
         result["rtf_paper_16k_mono_20s"] = rtf(20, 16000, 1, "paper", repeats=1, n_threads=t)
     if not args.quick:

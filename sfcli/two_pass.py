@@ -13,7 +13,9 @@ The second query only needs the residual's *sound*, so a long input is summarise
 :data:`MAX_WINDOWS` evenly spread 2 s segments (:func:`segments`), each separated on its own (all
 in one batch); an input of at most that many windows is used whole. The cost is two separations of
 the whole input plus one of at most 32 s and the SoundWords embedding of that residual (measured:
-between two and three times a plain separation on 60 s, docs/results.md). Both passes run inside each
+between two and three times a plain separation on 60 s, docs/results.md). When the input is used
+whole, its first pass is kept per window (a cache keyed by the window's samples, :func:`window_fn`)
+and reused, so a short input costs two separations, not three. Both passes run inside each
 model-rate window, as one batch (:meth:`sfcli.api.Separator.window_fn`), so the target stays
 band-limited to the model's rate as in a plain separation, and streamed files and in-memory arrays
 give the same result.

@@ -163,15 +163,28 @@ def test_two_pass_of_a_short_input_reuses_its_first_pass(
     np.testing.assert_allclose(got, want_target, atol=1e-5)
 
 
-@pytest.mark.parametrize(("channels", "calls"), [(1, [4, 4, 1, 1]), (2, [4] * 4 + [2, 2]), (6, [6] * 10)])
-def test_windows_go_through_the_network_as_up_to_four_rows(
-    sep: Separator, monkeypatch: pytest.MonkeyPatch, channels: int, calls: list[int]
+@pytest.mark.parametrize(
+    ("channels", "batch_rows", "calls"),
+    [
+        (1, None, [2, 2, 2, 2, 1, 1]),
+        (1, 4, [4, 4, 1, 1]),
+        (2, None, [2] * 10),
+        (2, 4, [4] * 4 + [2, 2]),
+        (6, 4, [6] * 10),
+    ],
+)
+def test_windows_go_through_the_network_in_rows(
+    sep: Separator, monkeypatch: pytest.MonkeyPatch, channels: int, batch_rows: int | None, calls: list[int]
 ) -> None:
-    """17 s at 16 kHz: 9 full windows (hop 1.75 s), then the last one (ending with the input) alone; by 4
-    windows in mono, 2 in stereo, one window of 6 rows for 6 channels. The outputs are those of one
-    window per call."""
+    """17 s at 16 kHz: 9 full windows (hop 1.75 s), then the last one (ending with the input) alone; by
+    default 2 rows per call (2 windows in mono, one in stereo), with 4 rows 4 windows in mono, 2 in
+    stereo, and one window of 6 rows for 6 channels. The outputs are those of one window per call."""
     rows: list[int] = []
-    fast = Separator(sep.filter, sep.words)
+    fast = (
+        Separator(sep.filter, sep.words)
+        if batch_rows is None
+        else Separator(sep.filter, sep.words, batch_rows=batch_rows)
+    )
     inner = fast._window_targets
 
     def counting(x, cond):
