@@ -38,7 +38,8 @@ A manifest whose records have `audio` and `label` (JSONL or CSV), or a folder of
 sub-folders, is a set of **labelled clips**: mixtures are built from it (two clips of different
 labels; `--protocol paper`: 2-4 s crops at +-4 dB, the clip's text as text query; `--protocol esc50`:
 whole clips at 0 dB, the label as text query; the audio query is another recording of the label),
-`--n` per seed, and each mixture is also asked for a third, absent label (energy kept, lower is better).
+`--n` per seed, and each mixture is also asked for a third, absent label (energy kept, lower is better;
+clips of only two labels need `--no-absent`).
 """
 
 WORDS_EPILOG = """\
@@ -88,9 +89,12 @@ def _mixture_sets(
     seeds: list[int],
     n: int,
     limit: int | None,
+    absent: bool = True,
 ) -> list[tuple[str, list[Any]]]:
-    """The evaluation mixtures as ``(set name, mixtures)`` pairs (one unnamed set when there is only one)."""
+    """The evaluation mixtures as ``(set name, mixtures)`` pairs (one unnamed set when there is only one);
+    ``absent``: a labelled set must give every mixture an absent-sound query (a third label)."""
     from sfcli.data.labelled import is_labelled_manifest, labelled_mixtures, read_labelled
+    from sfcli.errors import SfcliError
     from sfcli.evaluation import generated_mixtures, read_manifest
 
     sets: list[tuple[str, list[Any]]] = []
@@ -98,10 +102,16 @@ def _mixture_sets(
     for p in manifests:
         if is_labelled_manifest(p):
             clips = read_labelled(p)
-            sets += [
-                (f"{p.parent.name or p.name}:{protocol}:seed{s}", labelled_mixtures(clips, protocol, s, n))
-                for s in seeds
-            ]
+            try:
+                sets += [
+                    (
+                        f"{p.parent.name or p.name}:{protocol}:seed{s}",
+                        labelled_mixtures(clips, protocol, s, n, absent=absent),
+                    )
+                    for s in seeds
+                ]
+            except SfcliError as exc:
+                raise SfcliError(f"{p}: {exc}") from exc
         else:
             fixed += read_manifest(p, limit)
     if split is not None:
@@ -300,7 +310,8 @@ def eval_separation(
     has_labelled = any(is_labelled_manifest(p) for p in paths)
     seed_list = list(seeds or ([0, 1, 2] if has_labelled else [0]))
     queries = _queries(query, wrong_query, has_labelled if absent is None else absent)
-    sets = _mixture_sets(paths, split, corpus, protocol, seed_list, n, limit)
+    with_absent = any(q.startswith("absent-") for q in queries)
+    sets = _mixture_sets(paths, split, corpus, protocol, seed_list, n, limit, with_absent)
     for _, items in sets:
         check_audible(items)
     if min_si_sdri is not None:

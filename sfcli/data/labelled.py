@@ -108,7 +108,8 @@ def read_labelled(path: str | Path) -> list[LabelledClip]:
     """Read labelled clips from a JSONL/CSV manifest or a folder of ``<label>/`` sub-folders.
 
     Raises :class:`SfcliError` for a missing path, a row without audio or label, a missing audio file, or
-    fewer than three labels (a background and an absent query each need another label).
+    fewer than two labels (the background needs another label than the target; the absent-sound
+    query a third, checked by :func:`labelled_mixtures`).
     """
     path = Path(path)
     if path.is_dir():
@@ -122,8 +123,8 @@ def read_labelled(path: str | Path) -> list[LabelledClip]:
         clips = _from_rows(path, rows)
     else:
         raise SfcliError(f"{path}: no such manifest or folder")
-    if len({c.label for c in clips}) < 3:
-        raise SfcliError(f"{path}: needs clips of at least 3 labels (found {len({c.label for c in clips})})")
+    if len({c.label for c in clips}) < 2:
+        raise SfcliError(f"{path}: needs clips of at least 2 labels (found {len({c.label for c in clips})})")
     return clips
 
 
@@ -203,7 +204,11 @@ def _other_recording(pool: list[LabelledClip], clip: LabelledClip, rng: np.rando
     return others[int(rng.integers(len(others)))]
 
 
-def _pick_labels(labels: list[str], rng: np.random.Generator) -> tuple[str, str, str]:
+def _pick_labels(labels: list[str], rng: np.random.Generator) -> tuple[str, str, str | None]:
+    """Target, background and absent label; with only two labels there is no absent one."""
+    if len(labels) < 3:
+        target, background = rng.choice(len(labels), size=2, replace=False)
+        return labels[int(target)], labels[int(background)], None
     target, background, absent = rng.choice(len(labels), size=3, replace=False)
     return labels[int(target)], labels[int(background)], labels[int(absent)]
 
@@ -230,12 +235,15 @@ def build_mixture(
     if peak > 0.99:
         target, background = target * np.float32(0.99 / peak), background * np.float32(0.99 / peak)
     ref_clip = _other_recording(clips_by_label[t_label], t_clip, rng)
-    absent_clip = clips_by_label[a_label][int(rng.integers(len(clips_by_label[a_label])))]
     whole = protocol == "esc50"
+    absent_text, absent_ref = None, None
+    if a_label is not None:
+        absent_clip = clips_by_label[a_label][int(rng.integers(len(clips_by_label[a_label])))]
     ref = audio(ref_clip) if whole else _fit(audio(ref_clip), n, rng)
-    absent_ref = audio(absent_clip) if whole else _fit(audio(absent_clip), n, rng)
+    if a_label is not None:
+        absent_ref = audio(absent_clip) if whole else _fit(audio(absent_clip), n, rng)
+        absent_text = label_text(a_label) if whole else absent_clip.text
     text = label_text(t_label) if whole else t_clip.text
-    absent_text = label_text(a_label) if whole else absent_clip.text
     return EvalMixture(
         name=f"{protocol}-s{seed}-{index:04d}",
         mixture=(target + background).astype(np.float32),
@@ -247,24 +255,32 @@ def build_mixture(
         ref_sample_rate=audio.sample_rate,
         category=t_label,
         absent_text=absent_text,
-        absent_ref=np.ascontiguousarray(absent_ref, dtype=np.float32),
+        absent_ref=None if absent_ref is None else np.ascontiguousarray(absent_ref, dtype=np.float32),
     )
 
 
 def labelled_mixtures(
-    clips: list[LabelledClip], protocol: str = "paper", seed: int = 0, n: int = 200, sample_rate: int = 16000
+    clips: list[LabelledClip],
+    protocol: str = "paper",
+    seed: int = 0,
+    n: int = 200,
+    sample_rate: int = 16000,
+    absent: bool = True,
 ) -> list[EvalMixture]:
     """``n`` evaluation mixtures of ``clips`` under ``protocol`` (``paper`` or ``esc50``), deterministic by seed.
 
     ``mixture == target + background`` for every item (float32, exactly: the mixture is their sum).
+    ``absent``: every mixture needs an absent-sound query, so at least 3 labels; without it 2 labels
+    will do (and then no mixture has one). The mixtures of a seed do not depend on ``absent``.
     """
     if protocol not in PROTOCOLS:
         raise SfcliError(f"unknown protocol {protocol!r} (use {' or '.join(PROTOCOLS)})")
     by_label: dict[str, list[LabelledClip]] = {}
     for c in clips:
         by_label.setdefault(c.label, []).append(c)
-    if len(by_label) < 3:
-        raise SfcliError(f"needs clips of at least 3 labels (found {len(by_label)})")
+    if len(by_label) < (3 if absent else 2):
+        why = "; the absent-sound query needs a third (sfcli eval --no-absent goes without)" if absent else ""
+        raise SfcliError(f"needs clips of at least {3 if absent else 2} labels (found {len(by_label)}){why}")
     audio = _Audio(sample_rate)
     return [build_mixture(by_label, audio, protocol, seed, i) for i in range(n)]
 

@@ -200,6 +200,22 @@ def test_eval_on_labelled_clips_has_seeds_sdri_and_absent_queries(cli, tiny_mode
     assert r3.code == 1 and "protocol" in r3.err
 
 
+def test_two_labels_need_no_absent(cli, tiny_models: Path, tmp_path: Path) -> None:
+    """A labelled set of two labels: one line naming --no-absent, then scores with it."""
+    from tests.data.test_labelled import write_clips
+
+    manifest = write_clips(tmp_path / "k", seconds=2.0, per_label=2)
+    two = tmp_path / "two.jsonl"
+    two.write_text(
+        "".join(line.replace('"audio/', '"k/audio/') + "\n" for line in manifest.read_text().splitlines()[:4])
+    )
+    r = cli("eval", two, "--models", tiny_models, "--n", "2", "--seed", "0", "--json")
+    assert r.code == 1 and "--no-absent" in r.err and len(r.err.strip().splitlines()) == 1
+    r = cli("eval", two, "--models", tiny_models, "--n", "2", "--seed", "0", "--json", "--no-absent")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["queries"] == ["text", "audio"]
+
+
 # ---------------------------------------------------------------- outputs, missing audio, silent targets, the gate
 
 

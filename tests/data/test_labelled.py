@@ -56,10 +56,10 @@ def test_bad_manifests_fail_clearly(tmp_path: Path) -> None:
     bad.write_text('{"audio": "audio/drawer-0.flac"}\n')
     with pytest.raises(SfcliError, match="label"):
         read_labelled(bad)
-    two = tmp_path / "two.jsonl"
-    two.write_text("".join(line + "\n" for line in manifest.read_text().splitlines()[:6]))
-    with pytest.raises(SfcliError, match="at least 3 labels"):
-        read_labelled(two)
+    one = tmp_path / "one.jsonl"
+    one.write_text("".join(line + "\n" for line in manifest.read_text().splitlines()[:3]))
+    with pytest.raises(SfcliError, match="at least 2 labels"):
+        read_labelled(one)
     with pytest.raises(SfcliError, match="protocol"):
         labelled_mixtures(read_labelled(manifest), "nope")
     mix = tmp_path / "mix.jsonl"
@@ -101,3 +101,25 @@ def test_reference_comes_from_another_recording(tmp_path: Path) -> None:
         target_clip = next(c for c in same if sf.info(str(c.audio)).frames == it.target.size)
         ref_clip = next(c for c in same if sf.info(str(c.audio)).frames == it.ref.size)
         assert by_audio[ref_clip.audio].source != target_clip.source or len({c.source for c in same}) == 1
+
+
+def test_two_labels_make_mixtures_only_without_the_absent_query(tmp_path: Path) -> None:
+    """Two labels give a target and a background but no absent-sound query; with three or more labels the
+    mixtures of a seed are the same whether or not the absent query is asked for."""
+    manifest = write_clips(tmp_path)
+    two = tmp_path / "two.jsonl"
+    two.write_text("".join(line + "\n" for line in manifest.read_text().splitlines()[:6]))
+    clips = read_labelled(two)
+    with pytest.raises(SfcliError, match=r"at least 3 labels.*--no-absent"):
+        labelled_mixtures(clips, "paper", seed=0, n=4)
+    items = labelled_mixtures(clips, "paper", seed=0, n=6, absent=False)
+    assert {it.category for it in items} == {"frying-pan", "tap_water"}
+    assert all(it.absent_text is None and it.absent_ref is None for it in items)
+    for it in items:
+        np.testing.assert_array_equal(it.mixture, it.target + it.background)
+    full = read_labelled(manifest)
+    with_absent = labelled_mixtures(full, "paper", seed=3, n=5)
+    without = labelled_mixtures(full, "paper", seed=3, n=5, absent=False)
+    for a, b in zip(with_absent, without, strict=True):
+        np.testing.assert_array_equal(a.mixture, b.mixture)
+        assert a.absent_text is not None and a.text == b.text
