@@ -27,3 +27,14 @@ def cli(capsys: pytest.CaptureFixture[str]):
         return Result(code, captured.out, captured.err)
 
     return _run
+
+
+@pytest.fixture()
+def full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every atomic file write (``sfcli.pretrained.atomic_write_bytes``) fails as on a full disk."""
+    import sfcli.pretrained
+
+    def refuse(target: object, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sfcli.pretrained, "atomic_write_bytes", refuse)

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from sfcli.words import SoundWords
 
@@ -82,15 +81,7 @@ def test_quiet_without_npy_is_refused(cli, tmp_path: Path) -> None:
     assert r.err.startswith("sfcli: error: --quiet") and "--npy" in r.err and len(r.err.splitlines()) == 1
 
 
-def test_a_failed_npy_write_leaves_no_file(
-    cli, tiny_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import sfcli.pretrained
-
-    def full_disk(target: Path, data: bytes) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(sfcli.pretrained, "atomic_write_bytes", full_disk)
+def test_a_failed_npy_write_leaves_no_file(cli, tiny_models: Path, tmp_path: Path, full_disk: None) -> None:
     r = cli("embed", "-t", "owl", "--npy", tmp_path / "e.npy", "--models", tiny_models)
     assert r.code == 1 and r.err == f"sfcli: error: cannot write {tmp_path / 'e.npy'}: No space left on device\n"
     assert json.loads(r.out)["text"] == "owl" and list(tmp_path.iterdir()) == []

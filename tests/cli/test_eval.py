@@ -263,14 +263,8 @@ def test_markdown_is_checked_before_any_work_and_needs_force(
 
 
 def test_a_markdown_write_failure_keeps_the_results_on_stdout(
-    cli, tiny_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli, tiny_models: Path, tmp_path: Path, full_disk: None
 ) -> None:
-    import sfcli.pretrained
-
-    def refuse(target: Path, data: bytes) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(sfcli.pretrained, "atomic_write_bytes", refuse)
     r = cli(
         "eval",
         _manifest(tmp_path / "d", 1),
