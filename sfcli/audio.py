@@ -237,16 +237,25 @@ def _sf_reason(exc: Exception) -> str:
     return text.split(": ", 1)[-1] if text.startswith("Error opening") else text
 
 
+FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")  # the only sample formats that can hold NaN or infinity
+
+
 def probe_audio(path: str | os.PathLike[str]) -> AudioInfo | None:
-    """Check an input cheaply before any work: it exists and its header reads (or, for formats that
-    only ffmpeg decodes, ffmpeg and ffprobe are there). Raises :class:`AudioError`; returns the
-    header's information, or ``None`` where only a full ffmpeg decode would tell."""
+    """Check an input before any model loads: it exists and its header reads (or, for formats that
+    only ffmpeg decodes, ffmpeg and ffprobe are there); a file of float samples is also read through
+    once, block by block, so that NaN / infinite samples or a truncated body are refused up front
+    (integer formats cannot hold them). Raises :class:`AudioError`; returns the header's
+    information, or ``None`` where only a full ffmpeg decode would tell."""
     path = Path(path)
     _check_exists(path)
     if path.suffix.lower() in FFMPEG_EXTENSIONS:
         _require_ffmpeg(path)
         return None
-    return audio_info(path)
+    with AudioReader(path) as reader:
+        if reader.info.subtype in FLOAT_SUBTYPES:
+            for _ in reader.blocks():
+                pass
+        return reader.info
 
 
 def audio_info(path: str | os.PathLike[str]) -> AudioInfo:

@@ -161,6 +161,18 @@ def test_probe_reads_headers_only_and_defers_ffmpeg_formats(tmp_path: Path, monk
         audio.probe_audio(tmp_path / "nope.wav")
 
 
+def test_probe_refuses_float_files_with_nan_or_inf_before_any_work(tmp_path: Path) -> None:
+    for bad in (np.nan, np.inf):
+        path = tmp_path / "bad.wav"
+        x = np.zeros((200_000, 2), np.float32)
+        x[150_000, 1] = bad  # past the first block
+        sf.write(path, x, 16000, subtype="FLOAT")
+        with pytest.raises(AudioError, match="NaN or infinite"):
+            audio.probe_audio(path)
+    sf.write(path, np.zeros((200_000, 2), np.float32), 16000, subtype="FLOAT")
+    assert audio.probe_audio(path).frames == 200_000
+
+
 def test_check_reference(tmp_path: Path) -> None:
     from sfcli.errors import QueryError
 

@@ -513,6 +513,16 @@ def test_failed_item_leaves_no_empty_folder(cli, tiny_models: Path, write_wav, t
     assert not (tmp_path / "o").exists()
 
 
+def test_nan_input_is_refused_before_the_models_load(cli, tmp_path: Path) -> None:
+    bad = tmp_path / "nan.wav"
+    x = np.zeros(40000, np.float32)
+    x[35000] = np.nan
+    sf.write(bad, x, 16000, subtype="FLOAT")
+    r = cli("separate", bad, "-t", "owl", "-o", tmp_path / "o", "--models", tmp_path / "no-models")
+    assert r.code == 1 and "NaN" in r.err and "no-models" not in r.err
+    assert not (tmp_path / "o").exists()
+
+
 def test_several_refs_query_by_their_mean(cli, tiny_models: Path, write_wav, tmp_path: Path) -> None:
     from sfcli import Separator
     from sfcli.api import mean_embedding
