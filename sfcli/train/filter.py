@@ -106,6 +106,7 @@ class TrainFilterOptions:
     postfilter: bool = False
     refiner_lr_scale: float = 10.0
     residual_queries: float = 0.0  # share of examples turned into second-pass examples (residual_queries.py)
+    bf16: bool = False  # forward pass under bfloat16 autocast; weights, loss and optimizer stay fp32
     eval_every: int = 250
     checkpoint_every: int = 50
     valid_size: int = 64
@@ -313,10 +314,11 @@ def _step(run: _Run, batch: Batch) -> None:
         rows = residual_rows(opts.seed, s.step, batch, opts.residual_queries)
         batch = residual_queries(run.model, run.words, batch, rows, opts.sample_rate, opts.postfilter)
     mix = batch.mixture.to(run.device)
-    tgt_est, res_est = run.ddp(mix, batch.cond.to(run.device), postfilter=opts.postfilter)
+    with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=opts.bf16):
+        tgt_est, res_est = run.ddp(mix, batch.cond.to(run.device), postfilter=opts.postfilter)
     parts = separation_loss(
-        tgt_est,
-        res_est,
+        tgt_est.float(),
+        res_est.float(),
         batch.target.to(run.device),
         batch.background.to(run.device),
         mix,

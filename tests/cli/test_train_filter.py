@@ -1,4 +1,4 @@
-"""train-filter's CLI options: post-filter settings and the mask refiner end up in the model config."""
+"""train-filter's CLI options: post-filter settings and the refiner reach the model config, --bf16 the trainer."""
 
 from __future__ import annotations
 
@@ -22,3 +22,20 @@ def test_a_refiner_without_the_postfilter_is_a_one_line_error(cli, tmp_path: Pat
     assert "--postfilter" in res.err and len(res.err.strip().splitlines()) == 1
     assert "Traceback" not in res.err
     assert not (tmp_path / "r" / "model").exists()
+
+
+def test_bf16_reaches_the_training_options(cli, tmp_path: Path, monkeypatch) -> None:
+    import sfcli.train.filter as trainer
+
+    seen: list[bool] = []
+    real = trainer.train_filter
+
+    def spy(opts, *args, **kwargs):
+        seen.append(opts.bf16)
+        return real(opts, *args, **kwargs)
+
+    monkeypatch.setattr(trainer, "train_filter", spy)
+    args = ["train-filter", "--tiny", "-q", "--steps", "1", "--batch-size", "2", "--valid-size", "2"]
+    assert cli(*args, "--run-dir", tmp_path / "a").code == 0
+    assert cli(*args, "--run-dir", tmp_path / "b", "--bf16").code == 0
+    assert seen == [False, True]

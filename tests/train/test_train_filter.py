@@ -89,6 +89,21 @@ def test_training_raises_si_sdr(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "s30" / "summary.json").read_text())["best_step"] in (10, 20, 30)
 
 
+def test_bf16_autocast_trains_and_changes_the_arithmetic(tmp_path: Path) -> None:
+    # --bf16: the forward pass runs in bfloat16 (so the weights differ from the float32 run's), the
+    # exported weights stay float32, and the model still learns the task.
+    first = _train_hum(tmp_path / "b1", steps=1, eval_every=1, projection=True, postfilter=True)
+    s = _train_hum(
+        tmp_path / "b30", steps=30, eval_every=10, checkpoint_every=30, projection=True, postfilter=True, bf16=True
+    )
+    _train_hum(tmp_path / "f30", steps=30, eval_every=10, checkpoint_every=30, projection=True, postfilter=True)
+    assert s["finished"] and s["best_valid"]["si_sdri"] > first["best_valid"]["si_sdri"] + 2.0
+    bf16 = SoundFilter.from_pretrained(tmp_path / "b30" / "model").state_dict()
+    fp32 = SoundFilter.from_pretrained(tmp_path / "f30" / "model").state_dict()
+    assert all(v.dtype == torch.float32 for v in bf16.values() if v.is_floating_point())
+    assert any(not torch.equal(bf16[k], fp32[k]) for k in fp32)
+
+
 def test_ablation_switches_change_what_they_claim(tmp_path: Path) -> None:
     default = _train(_opts(tmp_path / "d", steps=1))
     assert {"target_loss", "residual_loss", "consistency_loss"} <= set(default["loss_parts"])
