@@ -8,6 +8,7 @@
 # Recorded in docs/notebook/speed-and-memory.md, "Training step on the CPU".
 #
 #   STEPS=600 N=100 WORK=/tmp/bf16 bash experiments/bf16_convergence.sh [fp32|bf16|eval|all|scratch]
+#   SEED=1 ... scratch     # the scratch pair with another training seed (runs named scratch-s1-*)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS="${STEPS:-600}" N="${N:-100}" WORK="${WORK:-/tmp/bf16}"
@@ -29,13 +30,17 @@ train() {  # train NAME [--bf16]
     "$PY" scripts/export_filter.py "$WORK/run-$name" "$WORK/model-$name" --last
 }
 
+SEED="${SEED:-0}"
+TAG=scratch
+[ "$SEED" = 0 ] || TAG="scratch-s$SEED"
+
 scratch() {  # scratch NAME [--bf16]: from random weights, corpus mixtures only
-    local name=scratch-$1
+    local name=$TAG-$1
     shift
     OMP_NUM_THREADS=1 .venv/bin/torchrun --nproc_per_node 2 --no-python .venv/bin/sfcli train-filter \
         --corpus "$CORPUS" --run-dir "$WORK/run-$name" --projection --postfilter --refiner-channels 8 \
         --text-expansion --text-rate 0.4 --lr 1e-3 --lr-schedule constant --warmup 100 --batch-size 16 \
-        --eval-every 100 --checkpoint-every 100 --valid-size 128 --steps "$STEPS" "$@" \
+        --eval-every 100 --checkpoint-every 100 --valid-size 128 --steps "$STEPS" --seed "$SEED" "$@" \
         > "$WORK/run-$name.json" 2> "$WORK/run-$name.log"
     rm -rf "$WORK/model-$name"
     "$PY" scripts/export_filter.py "$WORK/run-$name" "$WORK/model-$name" --last
@@ -52,6 +57,6 @@ case "${1:-all}" in
     bf16) train bf16 --bf16 ;;
     eval) score fp32 && score bf16 ;;
     all) train fp32 && train bf16 --bf16 && score fp32 && score bf16 ;;
-    scratch) scratch fp32 && scratch bf16 --bf16 && score scratch-fp32 && score scratch-bf16 ;;
+    scratch) scratch fp32 && scratch bf16 --bf16 && score "$TAG-fp32" && score "$TAG-bf16" ;;
     *) echo "usage: $0 [fp32|bf16|eval|all|scratch]" >&2 && exit 2 ;;
 esac
