@@ -17,17 +17,20 @@ K20="${K20:-../shared/data/kitchen20/manifest.jsonl}"
 PY=.venv/bin/python
 mkdir -p "$WORK"
 
-train() {  # train NAME [--bf16]
+fit() {  # fit NAME OPTIONS...: one 2-process x 1-thread run with the shipped architecture, exported at its last step
     local name=$1
     shift
     OMP_NUM_THREADS=1 .venv/bin/torchrun --nproc_per_node 2 --no-python .venv/bin/sfcli train-filter \
-        --corpus "$CORPUS" --pool "$POOL" --run-dir "$WORK/run-$name" -q --init models/soundfilter \
-        --projection --postfilter --refiner-channels 8 --text-expansion --text-rate 0.4 --lr 1e-4 \
-        --lr-schedule cosine --warmup 50 --batch-size 16 --eval-every 300 --checkpoint-every 100 \
-        --valid-size 128 --steps "$STEPS" --label-free 0.3 --augment 1.0 --other-take 0.5 --swap-pairs 1.0 \
-        "$@" > "$WORK/run-$name.json"
+        --corpus "$CORPUS" --run-dir "$WORK/run-$name" --projection --postfilter --refiner-channels 8 \
+        --text-expansion --text-rate 0.4 --batch-size 16 --checkpoint-every 100 --valid-size 128 \
+        --steps "$STEPS" "$@" > "$WORK/run-$name.json" 2> "$WORK/run-$name.log"
     rm -rf "$WORK/model-$name"
     "$PY" scripts/export_filter.py "$WORK/run-$name" "$WORK/model-$name" --last
+}
+
+train() {  # train NAME [--bf16]: the shipped model + the shipped (row r9) recipe
+    fit "$@" -q --pool "$POOL" --init models/soundfilter --lr 1e-4 --lr-schedule cosine --warmup 50 \
+        --eval-every 300 --label-free 0.3 --augment 1.0 --other-take 0.5 --swap-pairs 1.0
 }
 
 SEED="${SEED:-0}"
@@ -37,13 +40,7 @@ TAG=scratch
 scratch() {  # scratch NAME [--bf16]: from random weights, corpus mixtures only
     local name=$TAG-$1
     shift
-    OMP_NUM_THREADS=1 .venv/bin/torchrun --nproc_per_node 2 --no-python .venv/bin/sfcli train-filter \
-        --corpus "$CORPUS" --run-dir "$WORK/run-$name" --projection --postfilter --refiner-channels 8 \
-        --text-expansion --text-rate 0.4 --lr 1e-3 --lr-schedule constant --warmup 100 --batch-size 16 \
-        --eval-every 100 --checkpoint-every 100 --valid-size 128 --steps "$STEPS" --seed "$SEED" "$@" \
-        > "$WORK/run-$name.json" 2> "$WORK/run-$name.log"
-    rm -rf "$WORK/model-$name"
-    "$PY" scripts/export_filter.py "$WORK/run-$name" "$WORK/model-$name" --last
+    fit "$name" "$@" --lr 1e-3 --lr-schedule constant --warmup 100 --eval-every 100 --seed "$SEED"
 }
 
 score() {  # score NAME
