@@ -90,7 +90,7 @@ _sfcli() {
                 --overlap) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--text -t --ref -r --out -o --force -f --plot --json --device --format --bits --threads --models --overlap --raw-text --postfilter --no-postfilter --two-pass" -- "$cur"))
+                COMPREPLY=($(compgen -W "--text -t --ref -r --out -o --force -f --plot --json --quiet -q --device --format --bits --threads --models --overlap --raw-text --postfilter --no-postfilter --two-pass" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi
@@ -113,6 +113,8 @@ _sfcli() {
                 --postfilter-power) COMPREPLY=(); return ;;
                 --refiner-channels) COMPREPLY=(); return ;;
                 --refiner-lr-scale) COMPREPLY=(); return ;;
+                --context-units) COMPREPLY=(); return ;;
+                --context-lr-scale) COMPREPLY=(); return ;;
                 --eval-every) COMPREPLY=(); return ;;
                 --checkpoint-every) COMPREPLY=(); return ;;
                 --valid-size) COMPREPLY=(); return ;;
@@ -135,7 +137,7 @@ _sfcli() {
                 --residual-queries) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--corpus --manifest -m --words --run-dir --out -o --force -f --steps --batch-size --lr --warmup --lr-schedule --seed --text-rate --consistency-loss --no-consistency-loss --residual-output --no-residual-output --projection --postfilter --postfilter-fft --postfilter-power --refiner-channels --refiner-lr-scale --eval-every --checkpoint-every --valid-size --reuse-cond-embeddings --crop-seconds --channels --max-channels --paper-arch --init --text-expansion --max-minutes --device --workers --tiny --label-free --pool --absent --max-sources --gain-db --augment --other-take --swap-pairs --residual-queries --bf16 --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--corpus --manifest -m --words --run-dir --out -o --force -f --steps --batch-size --lr --warmup --lr-schedule --seed --text-rate --consistency-loss --no-consistency-loss --residual-output --no-residual-output --projection --postfilter --postfilter-fft --postfilter-power --refiner-channels --refiner-lr-scale --context-units --context-lr-scale --eval-every --checkpoint-every --valid-size --reuse-cond-embeddings --crop-seconds --channels --max-channels --paper-arch --init --text-expansion --max-minutes --device --workers --tiny --label-free --pool --absent --max-sources --gain-db --augment --other-take --swap-pairs --residual-queries --bf16 --quiet -q" -- "$cur"))
             fi
             ;;
         "train-words")

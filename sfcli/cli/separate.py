@@ -33,6 +33,7 @@ sfcli separate mix.wav --ref sample.wav            # query by an example clip
 sfcli separate mix.wav -r a.wav -r b.wav           # several clips: one query, their mean
 sfcli separate street.flac -t "car horn" -t "dog barking"   # one subfolder per query
 sfcli separate recordings/ -o out --json           # a whole folder, JSON lines for scripts
+sfcli separate recordings/ -t "a dog" -q           # quiet: only warnings and errors
 sfcli separate talk.wav -t "a dog barking" --plot  # remove a sound: keep residual.wav
 sfcli separate take.wav -t "a dog" --bits 16       # 16-bit output whatever the input
 ```
@@ -131,8 +132,10 @@ def _run(sep: Any, job: Job, progress: Progress, fmt: str, bits: int | None, for
     return summary
 
 
-def _report(job: Job, summary: dict[str, Any], as_json: bool) -> None:
-    """The result line (or JSON object) of a job, and a warning when samples had to be clipped."""
+def _report(job: Job, summary: dict[str, Any], as_json: bool, quiet: bool = False) -> None:
+    """The result line (or JSON object) of a job, and a warning when samples had to be clipped.
+
+    ``quiet`` drops the result line (warnings and the JSON object stay)."""
     clipped_t, clipped_r = summary.get("clipped_target", 0), summary.get("clipped_residual", 0)
     if clipped_t or clipped_r:
         err_console.print(
@@ -145,7 +148,7 @@ def _report(job: Job, summary: dict[str, Any], as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(summary) + "\n")
         sys.stdout.flush()
-    else:
+    elif not quiet:
         err_console.print(
             f"{job.path} [{job.query.label}] -> {job.folder}/ ({summary['duration']:.1f} s audio in "
             f"{summary['seconds']:.1f} s{_check_text(summary)})",
@@ -168,10 +171,12 @@ def _check_text(summary: dict[str, Any]) -> str:
     return out
 
 
-def _run_all(sep: Any, jobs: list[Job], fmt: str, bits: int | None, force: bool, as_json: bool) -> int:
+def _run_all(
+    sep: Any, jobs: list[Job], fmt: str, bits: int | None, force: bool, as_json: bool, quiet: bool = False
+) -> int:
     """Run every job, reporting each; returns the number that failed. Ctrl-C ends with exit code 130."""
     failures = 0
-    with _progress(err_console.is_terminal and not as_json) as progress:
+    with _progress(err_console.is_terminal and not (as_json or quiet)) as progress:
         for job in jobs:
             try:
                 summary = _run(sep, job, progress, fmt, bits, force)
@@ -183,7 +188,7 @@ def _run_all(sep: Any, jobs: list[Job], fmt: str, bits: int | None, force: bool,
                 progress.stop()
                 fail(f"interrupted; nothing written for {job.path}")
                 raise typer.Exit(code=130) from None
-            _report(job, summary, as_json)
+            _report(job, summary, as_json, quiet)
     return failures
 
 
@@ -223,6 +228,10 @@ def separate(
     plot: Annotated[bool, typer.Option("--plot", help="Also write spectrogram.png per output folder.")] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object per written output on stdout.")
+    ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="No progress and no result lines; warnings and errors still go to stderr."),
     ] = False,
     device: Annotated[Device, typer.Option("--device", help="cpu, cuda or auto.")] = Device.cpu,
     fmt: Annotated[Format, typer.Option("--format", help="Output container.")] = Format.wav,
@@ -303,9 +312,9 @@ def separate(
         options["two_pass"] = two_pass
         if overlap is not None:
             options["overlap_seconds"] = overlap
-        sep, previous_threads = _load(models, threads, as_json, options, queries)
+        sep, previous_threads = _load(models, threads, as_json or quiet, options, queries)
         try:
-            failures += _run_all(sep, jobs, fmt.value, nbits, force, as_json)
+            failures += _run_all(sep, jobs, fmt.value, nbits, force, as_json, quiet)
         finally:
             import torch
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -622,3 +623,30 @@ def test_a_rerun_on_a_folder_skips_its_own_outputs(
     r = cli("separate", out / "a" / "target.wav", "-t", "owl", "-o", tmp_path / "again", "--models", tiny_models)
     assert r.code == 0, r.err
     assert (tmp_path / "again" / "target" / "target.wav").is_file()
+
+
+def test_quiet_drops_result_lines_and_the_spinner_but_keeps_warnings(
+    cli, tiny_models: Path, write_wav, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from sfcli.cli import separate as separate_cmd
+
+    buf = io.StringIO()
+    monkeypatch.setattr(separate_cmd, "err_console", Console(file=buf, force_terminal=True, width=200))
+    _loud_target(monkeypatch)
+    mix = write_wav("mix.wav", seconds=0.5, kind="tone", subtype="PCM_16")
+    loud = write_wav("loud.wav", seconds=0.5, kind="clipped", subtype="PCM_16")
+    r = cli("separate", mix, loud, "-t", "owl", "-o", tmp_path / "q", "--models", tiny_models, "-q")
+    assert r.code == 0, r.err
+    assert (tmp_path / "q" / "mix" / "target.wav").exists() and (tmp_path / "q" / "loud" / "residual.wav").exists()
+    lines = [ln for ln in buf.getvalue().splitlines() if ln.strip()]
+    assert lines and all("warning" in ln for ln in lines), lines  # only the clipping (and query) warnings
+    assert "loading models" not in buf.getvalue() and r.out == ""
+    buf.truncate(0)
+    buf.seek(0)
+    assert cli("separate", mix, "-t", "owl", "-o", tmp_path / "v", "--models", tiny_models).code == 0
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", buf.getvalue())
+    assert "mix.wav [text:owl] -> " in plain  # without -q the result line is there
