@@ -71,6 +71,10 @@ class SoundFilterConfig:
     postfilter_fft: int = DEFAULT_FFT
     postfilter_power: float = DEFAULT_POWER
     refiner_channels: int = 0
+    # Extra FiLM-conditioned dilated residual units after the bottleneck (0 = none, the shipped
+    # design). Each one's output layer starts at zero, so a model with them starts as the same
+    # function as the one without (a warm start from weights without them keeps its outputs).
+    context_units: int = 0
 
     def __post_init__(self) -> None:
         if self.frontend not in ("filterbank", "waveform"):
@@ -83,6 +87,8 @@ class SoundFilterConfig:
             raise ValueError("postfilter_fft must be 0 (none) or >= 4, with postfilter_power > 0")
         if self.refiner_channels < 0 or (self.refiner_channels and not self.postfilter_fft):
             raise ValueError("refiner_channels must be >= 0, and a refiner needs the post-filter (postfilter_fft > 0)")
+        if self.context_units < 0:
+            raise ValueError("context_units must be >= 0")
 
     @classmethod
     def paper(cls, **overrides: Any) -> SoundFilterConfig:
@@ -160,6 +166,27 @@ class ResidualUnit(nn.Module):
         return self.act(h + self.block(h))
 
 
+class ContextUnit(nn.Module):
+    """``h + W(FiLM(ELU(GroupNorm(dilated conv(h)))))`` with the 1x1 output ``W`` zero-initialised.
+
+    Added after the bottleneck (``SoundFilterConfig.context_units``) to give the network more
+    capacity and temporal context where it is cheapest (the lowest frame rate); the zero output
+    makes a new unit the identity, so it can be added to a trained model without changing it.
+    """
+
+    def __init__(self, channels: int, dilation: int, groups: int, cond: int) -> None:
+        super().__init__()
+        self.conv = ConvNormAct(channels, channels, 3, groups, dilation)
+        self.film = FiLM(cond, channels)
+        self.out = nn.Conv1d(channels, channels, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """Apply the unit to ``h`` (B, C, T) with the conditioning vector ``cond`` (B, D)."""
+        return h + self.out(self.film(self.conv(h), cond))
+
+
 class EncoderBlock(nn.Module):
     """Residual units at one resolution, FiLM, then a strided Conv1D that downsamples."""
 
@@ -223,6 +250,10 @@ class SoundFilter(nn.Module):
         )
         self.bottleneck = ConvNormAct(widths[-1], widths[-1], 3, g)
         self.bottleneck_film = FiLM(cfg.cond_dim, widths[-1])
+        # Dilations 1, 3, 9, 27, 1, 3, ...: four units see +-1.28 s at the bottleneck's frame rate.
+        self.context = nn.ModuleList(
+            ContextUnit(widths[-1], 3 ** (i % 4), g, cfg.cond_dim) for i in range(cfg.context_units)
+        )
         self.decoder = nn.ModuleList(
             DecoderBlock(widths[i + 1], widths[i], s, d, g, cfg.cond_dim)
             for i, s in reversed(list(enumerate(cfg.strides)))
@@ -292,6 +323,8 @@ class SoundFilter(nn.Module):
             h, skip = block(h, cond)
             skips.append(skip)
         h = self.bottleneck_film(self.bottleneck(h), cond)
+        for unit in self.context:
+            h = unit(h, cond)
         for block, skip in zip(self.decoder, reversed(skips), strict=True):
             h = block(h, skip, cond)
         out = self.head(h)

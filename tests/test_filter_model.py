@@ -201,3 +201,32 @@ def test_separate_is_network_projection_postfilter_and_forward_calls_it() -> Non
         unprojected = model.separate(x, c, postfilter=False, project=False)
     assert (unprojected[0] - raw).abs().mean() > 1e-6
     torch.testing.assert_close(raw + raw_res, x)
+
+
+def test_context_units_start_as_the_identity_and_then_change_the_output(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    plain = SoundFilter(SoundFilterConfig.tiny()).eval()
+    _randomise_film(plain)
+    model = SoundFilter(SoundFilterConfig.tiny(context_units=3)).eval()
+    missing, unexpected = model.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and missing and all(k.startswith("context.") for k in missing)
+    assert [u.conv[0].dilation[0] for u in model.context] == [1, 3, 9]
+    assert model.num_parameters() > plain.num_parameters()
+    x, c = torch.randn(2, 1, 3200), torch.randn(2, 64)
+    with torch.no_grad():
+        a, b = plain.separate(x, c), model.separate(x, c)
+        assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+        for unit in model.context:
+            unit.out.weight.normal_(0, 0.3)
+            unit.film.proj.weight.normal_(0, 0.3)
+        t1, _ = model.separate(x, c)
+        t2, _ = model.separate(x, torch.randn(2, 64))
+    assert not torch.allclose(t1, a[0], atol=1e-4)
+    assert not torch.allclose(t1, t2, atol=1e-4)  # the units are conditioned too
+    model.save_pretrained(tmp_path / "m", half=False)
+    loaded = SoundFilter.from_pretrained(tmp_path / "m")
+    assert loaded.config.context_units == 3
+    with torch.no_grad():
+        assert torch.equal(loaded.separate(x, c)[0], t1)
+    with pytest.raises(ValueError, match="context_units"):
+        SoundFilterConfig(context_units=-1)

@@ -112,6 +112,18 @@ _RefinerChannels = Annotated[
 _RefinerLrScale = Annotated[
     float, typer.Option("--refiner-lr-scale", min=0.0, help="The mask refiner's learning rate / --lr.")
 ]
+_ContextUnits = Annotated[
+    int,
+    typer.Option(
+        "--context-units",
+        min=0,
+        help="Add this many FiLM-conditioned dilated residual units after the bottleneck (0: none; "
+        "they start as the identity, so --init may name a model without them).",
+    ),
+]
+_ContextLrScale = Annotated[
+    float, typer.Option("--context-lr-scale", min=0.0, help="The context units' learning rate / --lr.")
+]
 _EvalEvery = Annotated[int, typer.Option("--eval-every", min=1, help="Validate / select every N steps.")]
 _CheckpointEvery = Annotated[int, typer.Option("--checkpoint-every", min=1)]
 _ValidSize = Annotated[int, typer.Option("--valid-size", min=0, help="Fixed validation mixtures.")]
@@ -237,6 +249,8 @@ def train_filter_cmd(
     postfilter_power: _PostfilterPower = None,
     refiner_channels: _RefinerChannels = 0,
     refiner_lr_scale: _RefinerLrScale = 10.0,
+    context_units: _ContextUnits = 0,
+    context_lr_scale: _ContextLrScale = 1.0,
     eval_every: _EvalEvery = 250,
     checkpoint_every: _CheckpointEvery = 50,
     valid_size: _ValidSize = 64,
@@ -380,6 +394,7 @@ def _apply_overrides(cfg: Any, args: SimpleNamespace) -> Any:
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
     cfg.refiner_channels = args.refiner_channels
+    cfg.context_units = args.context_units
     if cfg.max_channels < cfg.channels:
         raise SfcliError(f"--max-channels ({cfg.max_channels}) must be at least --channels ({cfg.channels})")
     if 0 < cfg.postfilter_fft < 4:
@@ -395,7 +410,7 @@ def _options(args: SimpleNamespace, cfg: Any) -> Any:
     same = ("steps", "batch_size", "lr", "warmup", "seed", "text_rate", "consistency_loss", "residual_output")
     same += ("projection", "postfilter", "refiner_lr_scale", "eval_every", "checkpoint_every", "valid_size")
     same += ("text_expansion", "device", "workers", "init", "lr_schedule")
-    same += ("residual_queries", "bf16")
+    same += ("residual_queries", "bf16", "context_lr_scale")
     return TrainFilterOptions(
         run_dir=run,
         out=args.out or run / "model",

@@ -105,6 +105,7 @@ class TrainFilterOptions:
     projection: bool = False
     postfilter: bool = False
     refiner_lr_scale: float = 10.0
+    context_lr_scale: float = 1.0
     residual_queries: float = 0.0  # share of examples turned into second-pass examples (residual_queries.py)
     bf16: bool = False  # forward pass under bfloat16 autocast; weights, loss and optimizer stay fp32
     eval_every: int = 250
@@ -221,7 +222,7 @@ def _setup(
         torch.backends.cudnn.benchmark = True  # fixed input shapes; GPU runs are not bitwise reproducible anyway
     model = SoundFilter(cfg).to(device)
     model.train()
-    optim = torch.optim.Adam(filter_state.param_groups(model, opts.refiner_lr_scale), lr=opts.lr)
+    optim = torch.optim.Adam(filter_state.param_groups(model, opts.refiner_lr_scale, opts.context_lr_scale), lr=opts.lr)
     t0 = time.monotonic()
     run_dir = Path(opts.run_dir)
     cache = _conditioning(opts, words, train_data, descriptions, info, run_dir, reporter)

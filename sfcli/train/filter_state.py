@@ -30,19 +30,24 @@ class RunState:
     ema_sdri: float | None = None
 
 
-def param_groups(model: SoundFilter, refiner_scale: float) -> list[dict[str, Any]]:
-    """The U-Net's parameters at the base learning rate; the mask refiner's (if any) at ``refiner_scale`` times it."""
+def param_groups(model: SoundFilter, refiner_scale: float, context_scale: float = 1.0) -> list[dict[str, Any]]:
+    """The U-Net's parameters at the base learning rate; the mask refiner's (if any) at ``refiner_scale``
+    times it and the bottleneck context units' (if any) at ``context_scale`` times it."""
     refiner = [] if model.refiner is None else list(model.refiner.parameters())
-    ids = {id(q) for q in refiner}
+    context = list(model.context.parameters())
+    ids = {id(q) for q in refiner + context}
     groups = [{"params": [q for q in model.parameters() if id(q) not in ids], "lr_scale": 1.0}]
     if refiner:
         groups.append({"params": refiner, "lr_scale": refiner_scale})
+    if context:
+        groups.append({"params": context, "lr_scale": context_scale})
     return groups
 
 
 def load_init_weights(model: SoundFilter, path: Path) -> None:
     """Warm-start ``model`` from a SoundFilter model folder or a ``train-filter`` checkpoint file
-    (its latest weights). Shapes must match; a model with a mask refiner may start from one without."""
+    (its latest weights). Shapes must match; a model with a mask refiner or bottleneck context units may
+    start from one without (both begin as the identity of what they add to)."""
     if path.is_dir():
         state = {k: v.float() for k, v in SoundFilter.from_pretrained(path).state_dict().items()}
     else:
@@ -54,8 +59,9 @@ def load_init_weights(model: SoundFilter, path: Path) -> None:
         missing, unexpected = model.load_state_dict(state, strict=False)
     except RuntimeError as exc:
         raise SfcliError(f"the weights in {path} do not fit this model configuration") from exc
-    # A model without a mask refiner may start one (it begins as the fixed post-filter); nothing else may differ.
-    if unexpected or any(not k.startswith("refiner.") for k in missing):
+    # A model without a mask refiner may start one (it begins as the fixed post-filter), and one without
+    # context units may start them (they begin as the identity); nothing else may differ.
+    if unexpected or any(not k.startswith(("refiner.", "context.")) for k in missing):
         raise SfcliError(f"the weights in {path} do not fit this model configuration")
 
 

@@ -1,4 +1,5 @@
-"""train-filter's CLI options: post-filter settings and the refiner reach the model config, --bf16 the trainer."""
+"""train-filter's CLI options: post-filter settings, the refiner and context units reach the model config,
+--bf16 the trainer."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ def test_postfilter_options_are_saved_in_the_model_config(cli, tmp_path: Path) -
     run = tmp_path / "run"
     args = ["train-filter", "--tiny", "-q", "--run-dir", run, "--steps", "1", "--batch-size", "2"]
     args += ["--crop-seconds", "0.4", "--valid-size", "2", "--projection", "--postfilter"]
-    res = cli(*args, "--postfilter-fft", "1024", "--postfilter-power", "2", "--refiner-channels", "3")
+    args += ["--refiner-channels", "3", "--context-units", "2"]
+    res = cli(*args, "--postfilter-fft", "1024", "--postfilter-power", "2")
     assert res.code == 0, res.err
     cfg = json.loads((run / "model" / "config.json").read_text())
     assert (cfg["postfilter_fft"], cfg["postfilter_power"], cfg["refiner_channels"]) == (1024, 2.0, 3)
+    assert cfg["context_units"] == 2
 
 
 def test_a_refiner_without_the_postfilter_is_a_one_line_error(cli, tmp_path: Path) -> None:

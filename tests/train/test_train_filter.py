@@ -492,3 +492,18 @@ def test_residual_queries_train_and_resume_to_the_same_weights(tmp_path: Path) -
     _train(_opts(tmp_path / "plain", **{**kw, "residual_queries": 0.0}))
     plain = torch.load(tmp_path / "plain" / "checkpoint.pt", weights_only=False)["model"]
     assert any(not torch.equal(a[k], plain[k]) for k in a)  # the residual examples changed the training
+
+
+def test_context_units_train_from_a_model_without_them_at_their_own_learning_rate(tmp_path: Path) -> None:
+    _train(_opts(tmp_path / "a", steps=2, projection=True))
+    start = SoundFilter.from_pretrained(tmp_path / "a" / "model").state_dict()
+    kw = dict(steps=2, model_config=SoundFilterConfig.tiny(context_units=2), projection=True, eval_every=100)
+    _train(_opts(tmp_path / "b", init=tmp_path / "a" / "model", **kw))
+    got = SoundFilter.from_pretrained(tmp_path / "b" / "model")
+    assert got.config.context_units == 2
+    assert all(u.out.weight.abs().sum() > 0 for u in got.context)  # the zero-initialised outputs learned
+    # context_lr_scale 0 freezes the units (the rest still trains).
+    _train(_opts(tmp_path / "c", init=tmp_path / "a" / "model", context_lr_scale=0.0, **kw))
+    frozen = SoundFilter.from_pretrained(tmp_path / "c" / "model")
+    assert all(u.out.weight.abs().sum() == 0 for u in frozen.context)
+    assert any(not torch.equal(frozen.state_dict()[k].float(), v.float()) for k, v in start.items())
