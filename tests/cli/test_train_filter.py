@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 
 def test_postfilter_options_are_saved_in_the_model_config(cli, tmp_path: Path) -> None:
     run = tmp_path / "run"
@@ -42,3 +44,17 @@ def test_bf16_reaches_the_training_options(cli, tmp_path: Path, monkeypatch) -> 
     assert cli(*args, "--run-dir", tmp_path / "a").code == 0
     assert cli(*args, "--run-dir", tmp_path / "b", "--bf16").code == 0
     assert seen == [False, True]
+
+
+@pytest.mark.parametrize(("native", "warned"), [(False, True), (True, False), (None, False)])
+def test_bf16_on_a_cpu_without_native_bfloat16_is_warned_about(
+    cli, tmp_path: Path, monkeypatch, native: bool | None, warned: bool
+) -> None:
+    import sfcli.train.common as common
+
+    monkeypatch.setattr(common, "cpu_has_native_bf16", lambda: native)
+    args = ["train-filter", "--tiny", "-q", "--steps", "1", "--batch-size", "2", "--valid-size", "2"]
+    res = cli(*args, "--run-dir", tmp_path / "b", "--bf16")
+    assert res.code == 0, res.err
+    assert ("no native bfloat16" in res.err) is warned
+    assert "no native bfloat16" not in cli(*args, "--run-dir", tmp_path / "a").err  # only with --bf16
