@@ -1,13 +1,15 @@
 """Time one SoundFilter training step and one inference call on the CPU: eager fp32, bf16 autocast, or
 torch.compile (the question: can CPU training go faster without changing the model?).
 
-    python experiments/train_step_speed.py eager|bf16|compile [--threads 2] [--batch 16]
+    python experiments/train_step_speed.py eager|bf16|compile [--threads 2] [--batch 16] [--context-units N]
 
 A step is what ``train-filter`` does per batch, reduced to the network: the shipped model (in fp32) on
 ``--batch`` random 2 s mixtures with random unit queries, post-filter on, an MSE loss on target and
 residual in fp32, backward, Adam. Prints the first step (compilation included) and the median / min of
 the next 8 steps, then the same for a 2-row inference call (median / min of 10). The result is recorded
 in docs/notebook/speed-and-memory.md, "Training step on the CPU: bf16 autocast and torch.compile".
+``--context-units N`` adds N untrained bottleneck context units to the shipped model (their cost;
+docs/notebook/realworld-ablation.md, "Capacity at the bottleneck").
 """
 
 from __future__ import annotations
@@ -38,11 +40,17 @@ def main() -> None:
     ap.add_argument("mode", choices=["eager", "bf16", "compile"])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--context-units", type=int, default=0)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    from sfcli.filter_model import SoundFilter
+    from sfcli.filter_model import SoundFilter, SoundFilterConfig
 
     model = SoundFilter.from_pretrained("models/soundfilter").float()
+    if a.context_units:
+        cfg = SoundFilterConfig.from_dict({**model.config.to_dict(), "context_units": a.context_units})
+        wider = SoundFilter(cfg)
+        wider.load_state_dict(model.state_dict(), strict=False)  # the units start as the identity
+        model = wider
     n = int(2 * model.config.sample_rate)
     g = torch.Generator().manual_seed(0)
     x = 0.1 * torch.randn(a.batch, 1, n, generator=g)
