@@ -46,15 +46,38 @@ def test_bf16_reaches_the_training_options(cli, tmp_path: Path, monkeypatch) -> 
     assert seen == [False, True]
 
 
-@pytest.mark.parametrize(("native", "warned"), [(False, True), (True, False), (None, False)])
-def test_bf16_on_a_cpu_without_native_bfloat16_is_warned_about(
-    cli, tmp_path: Path, monkeypatch, native: bool | None, warned: bool
-) -> None:
+def test_bf16_on_a_cpu_without_native_bfloat16_is_warned_about(cli, tmp_path: Path, monkeypatch) -> None:
     import sfcli.train.common as common
 
-    monkeypatch.setattr(common, "cpu_has_native_bf16", lambda: native)
+    monkeypatch.setattr(common, "cpu_has_native_bf16", lambda: False)
     args = ["train-filter", "--tiny", "-q", "--steps", "1", "--batch-size", "2", "--valid-size", "2"]
     res = cli(*args, "--run-dir", tmp_path / "b", "--bf16")
     assert res.code == 0, res.err
-    assert ("no native bfloat16" in res.err) is warned
-    assert "no native bfloat16" not in cli(*args, "--run-dir", tmp_path / "a").err  # only with --bf16
+    assert "no native bfloat16" in res.err and "Traceback" not in res.err
+
+
+@pytest.mark.parametrize(
+    ("native", "bf16", "device", "warned"),
+    [
+        (False, True, "cpu", True),
+        (False, True, "auto", True),
+        (False, False, "cpu", False),
+        (False, True, "cuda", False),
+        (True, True, "cpu", False),
+        (None, True, "cpu", False),
+    ],
+)
+def test_the_bf16_warning_needs_bf16_on_a_cpu_without_it(
+    monkeypatch, capsys, native: bool | None, bf16: bool, device: str, warned: bool
+) -> None:
+    from types import SimpleNamespace
+
+    import torch
+
+    import sfcli.train.common as common
+    from sfcli.cli.train_filter import _warn_slow_bf16
+
+    monkeypatch.setattr(common, "cpu_has_native_bf16", lambda: native)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    _warn_slow_bf16(SimpleNamespace(bf16=bf16, device=device))
+    assert ("no native bfloat16" in capsys.readouterr().err) is warned
