@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
@@ -44,13 +45,12 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     from sfcli.filter_model import SoundFilter, SoundFilterConfig
+    from sfcli.train.filter_state import load_init_weights
 
     model = SoundFilter.from_pretrained("models/soundfilter").float()
-    if a.context_units:
-        cfg = SoundFilterConfig.from_dict({**model.config.to_dict(), "context_units": a.context_units})
-        wider = SoundFilter(cfg)
-        wider.load_state_dict(model.state_dict(), strict=False)  # the units start as the identity
-        model = wider
+    if a.context_units:  # the shipped weights, warm-started as train-filter --init does (units = identity)
+        model = SoundFilter(SoundFilterConfig.from_dict({**model.config.to_dict(), "context_units": a.context_units}))
+        load_init_weights(model, Path("models/soundfilter"))
     n = int(2 * model.config.sample_rate)
     g = torch.Generator().manual_seed(0)
     x = 0.1 * torch.randn(a.batch, 1, n, generator=g)
