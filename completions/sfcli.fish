@@ -109,6 +109,8 @@ complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l gain-db -r -d
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l augment -r -d 'Room/EQ/band-limit/speed/codec augmentation strength (0: off).'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l other-take -r -d 'Share of described examples whose audio query is another clip of the targets category.'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l swap-pairs -r -d 'Share of example pairs whose second example is the firsts mixture queried for its background.'
+complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l procedural -r -d 'Share of examples whose target is a procedural sound (impacts, textures, motors, bubbles, ...).'
+complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l procedural-backgrounds -r -d 'Share of examples whose background is a procedural sound (a swapped pair queries it).'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l residual-queries -r -d 'Share of examples queried, as --two-passs second pass is, with the SoundWords embedding of the current models residual (their target becomes the background).'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l bf16 -d 'Run the forward pass under bfloat16 autocast (weights, loss and optimizer stay float32): a quarter less time per step on a 2-core AMX CPU, fine-tunes scored the same as float32; slower on a CPU without native bfloat16, which is warned about (docs/notebook/speed-and-memory.md).'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l quiet -s q -d 'No progress output.'

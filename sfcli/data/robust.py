@@ -18,6 +18,12 @@ mixtures (:class:`sfcli.data.mixing.MixtureDataset`) extended with
   the same mixture gives different outputs for different queries, and cannot lean on which of two
   sounds "looks like a target" (out of domain it returns the wrong one for about a quarter of the
   mixtures; docs/notebook/realworld-ablation.md).
+* **procedural targets** (:mod:`sfcli.data.procedural`): a share of examples whose target is a sound
+  drawn from a physical model (impacts, textures, motors, bubbles, crackle, scrapes, tones) with random
+  parameters, over the example's own background; the query is another stretch of the same sound or,
+  as for other-take queries, a new realisation with the same parameters; and a share of examples whose
+  (first) background is one, so that real targets are also heard over such sounds (a swapped pair then
+  queries the procedural background with its own query).
 
 Every example still satisfies ``mixture == target + background`` exactly (float32) and is deterministic
 for ``(seed, index)``. Items are the same dicts as :class:`MixtureDataset`'s plus ``absent`` and
@@ -34,6 +40,7 @@ import numpy as np
 
 from sfcli.data.augment import AugmentConfig, Augmenter
 from sfcli.data.mixing import SOURCE_RMS, MixtureDataset, _groups_conflict, _normalise, pick_description
+from sfcli.data.procedural import procedural_pair
 from sfcli.errors import SfcliError
 
 
@@ -48,6 +55,8 @@ class RobustOptions:
     augment: float = 0.0  # strength of sfcli.data.augment (0 = off, 1 = its defaults)
     other_take: float = 0.0  # share of described examples queried by another clip of the target's category
     swap_pairs: float = 0.0  # share of example pairs whose second example is the first with the roles swapped
+    procedural: float = 0.0  # share of examples whose target is a procedural sound (sfcli.data.procedural)
+    procedural_backgrounds: float = 0.0  # share of examples whose first background is a procedural sound
 
     @property
     def enabled(self) -> bool:
@@ -59,6 +68,8 @@ class RobustOptions:
             or self.augment
             or self.other_take
             or self.swap_pairs
+            or self.procedural
+            or self.procedural_backgrounds
         )
 
 
@@ -185,7 +196,10 @@ class RobustMixtures:
         None when that is not a single sound of a known clip (absent targets, several backgrounds)."""
         if base["absent"] or base["n_sources"] != 2:
             return None
-        ds = self.pool_ds if base["label_free"] and self.pool_ds is not None else self.corpus_ds
+        if "background_query" in base:
+            return self._swapped_procedural(base, rng)
+        from_pool = bool(base.get("background_label_free", base["label_free"]))
+        ds = self.pool_ds if from_pool and self.pool_ds is not None else self.corpus_ds
         clip = ds.clip_by_id.get(base["background_clip_id"])
         if clip is None:
             return None
@@ -198,15 +212,62 @@ class RobustMixtures:
             clip_id=clip.id,
             background_clip_id=base["clip_id"],
             swapped=True,
+            label_free=from_pool,
+            background_label_free=bool(base["label_free"]),
         )
         item.pop("query_clip_id", None)
         item["cond_audio"], _ = ds.random_crop_at(clip, rng, avoid=int(base["background_start"]))
-        if not base["label_free"]:
+        if from_pool:
+            item["text"] = None
+        else:
             item["text"] = pick_description(clip, rng, item["category"])
             if self.options.other_take > 0 and rng.random() < self.options.other_take:
                 self._other_take(item, rng)
         item["cond_audio"] = self._query_audio(item["cond_audio"], rng)
         return item
+
+    def _swapped_procedural(self, base: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+        """``base``'s mixture queried for its procedural background (with that sound's own query)."""
+        item = {k: v for k, v in base.items() if k not in ("background_query", "query_clip_id")}
+        item.update(
+            target=base["background"],
+            background=base["target"],
+            category=base["background_category"],
+            background_category=base["category"],
+            clip_id=base["background_clip_id"],
+            background_clip_id=base["clip_id"],
+            cond_audio=self._query_audio(base["background_query"], rng),
+            text=None,
+            swapped=True,
+            label_free=True,
+            procedural=True,
+        )
+        return item
+
+    def _procedural_background(self, item: dict[str, Any], i: int, rng: np.random.Generator) -> None:
+        """Replace ``item``'s background by a procedural sound; keep that sound's query for a swapped pair."""
+        n = int(np.asarray(item["background"]).size)
+        background, query, family = procedural_pair(rng, n, self.sample_rate, self.options.other_take)
+        item.update(
+            background=background,
+            background_category=f"procedural:{family}",
+            background_clip_id=f"procedural-background:{i}",
+            background_query=query,
+        )
+
+    def _procedural(self, item: dict[str, Any], i: int, rng: np.random.Generator) -> None:
+        """Replace ``item``'s target and query by a procedural sound (audio query only)."""
+        n = int(np.asarray(item["target"]).size)
+        target, query, family = procedural_pair(rng, n, self.sample_rate, self.options.other_take)
+        item.update(
+            target=target,
+            cond_audio=query,
+            category=f"procedural:{family}",
+            clip_id=f"procedural:{i}",
+            text=None,
+            procedural=True,
+        )
+        item.pop("query_clip_id", None)
 
     def _query_audio(self, crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """An audio query crop augmented, at the sources' level and below clipping (float32)."""
@@ -220,6 +281,16 @@ class RobustMixtures:
         rng = np.random.default_rng([self.seed, int(i), 20])
         label_free = self.pool_ds is not None and rng.random() < opts.label_free
         item = dict((self.pool_ds if label_free else self.corpus_ds)[i])
+        item["background_label_free"] = bool(label_free)  # where the background clip came from
+        if opts.procedural > 0:  # its own stream, so that runs without it see the examples they saw before
+            prng = np.random.default_rng([self.seed, int(i), 22])
+            if prng.random() < opts.procedural:
+                self._procedural(item, i, prng)
+                label_free = True
+        if opts.procedural_backgrounds > 0:
+            brng = np.random.default_rng([self.seed, int(i), 23])
+            if brng.random() < opts.procedural_backgrounds:
+                self._procedural_background(item, i, brng)
         n_bg = 1 + int(rng.choice(len(opts.extra_sources), p=np.asarray(opts.extra_sources) / sum(opts.extra_sources)))
         used = {item["category"], item.get("background_category", "")}
         target = self.augmenter.source(item["target"], rng)

@@ -81,3 +81,26 @@ def test_the_bf16_warning_needs_bf16_on_a_cpu_without_it(
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     _warn_slow_bf16(SimpleNamespace(bf16=bf16, device=device))
     assert ("no native bfloat16" in capsys.readouterr().err) is warned
+
+
+def test_mixture_options_reach_the_training_mixtures() -> None:
+    from types import SimpleNamespace
+
+    from sfcli.cli.train_filter import _robust_options
+
+    args = SimpleNamespace(
+        label_free=0.3,
+        absent=0.1,
+        max_sources=3,
+        gain_db=6.0,
+        augment=1.0,
+        other_take=0.5,
+        swap_pairs=1.0,
+        procedural=0.25,
+        procedural_backgrounds=0.2,
+    )
+    o = _robust_options(args)
+    assert (o.label_free, o.absent, o.gain_db, o.augment, o.other_take, o.swap_pairs) == (0.3, 0.1, 6.0, 1.0, 0.5, 1.0)
+    assert (o.procedural, o.procedural_backgrounds) == (0.25, 0.2) and o.extra_sources == (0.65, 0.35)
+    only_procedural = {k: 0.0 for k in vars(args)} | {"max_sources": 2, "gain_db": 4.0, "procedural": 0.5}
+    assert _robust_options(SimpleNamespace(**only_procedural)).enabled  # procedural alone leaves the plain mixtures

@@ -155,3 +155,50 @@ def test_a_crop_can_avoid_another_crop_of_the_clip(corpus: Corpus) -> None:
             assert start + n <= avoid or start >= avoid + n
         else:  # no disjoint crop fits: the farthest one
             assert start in (0, L - n) and abs(start - avoid) == max(avoid, L - n - avoid)
+
+
+def test_procedural_targets_are_exact_audio_queried_and_leave_other_examples_alone(corpus: Corpus, rirs) -> None:
+    opts = RobustOptions(procedural=0.5, augment=1.0, other_take=0.5)
+    ds = RobustMixtures(corpus, seed=6, options=opts, length=40, rirs=rirs)
+    without = RobustMixtures(corpus, seed=6, options=dataclasses.replace(opts, procedural=0.0), length=40, rirs=rirs)
+    n_proc = 0
+    for i in range(24):
+        ex = ds[i]
+        assert np.array_equal(ex["mixture"], ex["target"] + ex["background"])
+        if ex.get("procedural"):
+            n_proc += 1
+            assert ex["category"].startswith("procedural:") and ex["text"] is None and ex["label_free"]
+            assert ex["background_category"] in corpus.categories  # over a real background
+            assert float(np.sqrt(np.mean(ex["target"] ** 2))) > 1e-3
+        else:  # the draw has its own stream: every other example is the one the run without it sees
+            np.testing.assert_array_equal(ex["mixture"], without[i]["mixture"])
+            np.testing.assert_array_equal(ex["cond_audio"], without[i]["cond_audio"])
+    assert 4 <= n_proc <= 20
+    np.testing.assert_array_equal(
+        ds[3]["mixture"], RobustMixtures(corpus, seed=6, options=opts, length=40, rirs=rirs)[3]["mixture"]
+    )
+
+
+def test_swapping_a_procedural_example_queries_its_described_background_by_text(corpus: Corpus) -> None:
+    ds = RobustMixtures(corpus, seed=2, options=RobustOptions(procedural=1.0, swap_pairs=1.0), length=10)
+    first, second = ds[0], ds[1]
+    assert first.get("procedural") and second.get("swapped")
+    np.testing.assert_array_equal(second["target"], first["background"])
+    assert not second["label_free"] and second["text"] in corpus.by_id(second["clip_id"]).descriptions
+
+
+def test_procedural_backgrounds_are_exact_and_a_swapped_pair_queries_them(corpus: Corpus, rirs) -> None:
+    opts = RobustOptions(procedural_backgrounds=1.0, swap_pairs=1.0, augment=1.0)
+    ds = RobustMixtures(corpus, seed=3, options=opts, length=10, rirs=rirs)
+    for i in (0, 2):
+        first, second = ds[i], ds[i + 1]
+        assert first["background_category"].startswith("procedural:") and not first["label_free"]
+        assert isinstance(first["text"], str)  # the described target keeps its text
+        np.testing.assert_array_equal(first["mixture"], first["target"] + first["background"])
+        assert second.get("swapped") and second["label_free"] and second["text"] is None
+        assert second["category"] == first["background_category"]
+        np.testing.assert_array_equal(second["target"], first["background"])
+        np.testing.assert_array_equal(second["mixture"], second["target"] + second["background"])
+        assert second["cond_audio"].shape == (32000,) and np.isfinite(second["cond_audio"]).all()
+        assert float(np.sqrt(np.mean(second["cond_audio"] ** 2))) > 1e-3
+        np.testing.assert_array_equal(ds[i + 1]["cond_audio"], second["cond_audio"])  # deterministic
