@@ -9,10 +9,11 @@
 #
 #   SHARE=0.25 STEPS=600 WORK=/tmp/proc bash experiments/procedural.sh
 #   SHARE=0.25 BACKGROUNDS=0.25 NAME=procbg ... # procedural backgrounds too (--procedural-backgrounds)
+#   SHARE=0 SEED=1 NAME=ctl-seed1-600 ...          # the control at another fine-tune seed (SEED: train-filter --seed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARE="${SHARE:-0.25}" BACKGROUNDS="${BACKGROUNDS:-0}" WORK="${WORK:-/tmp/proc}"
 NAME="${NAME:-proc${SHARE}-${STEPS:-600}}"
 . experiments/finetune_lib.sh  # fit, train, score; STEPS N WORK INIT CORPUS POOL K20
-train "$NAME" --procedural "$SHARE" --procedural-backgrounds "$BACKGROUNDS"
+train "$NAME" --procedural "$SHARE" --procedural-backgrounds "$BACKGROUNDS" --seed "${SEED:-0}"
 score "$NAME"
