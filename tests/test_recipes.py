@@ -79,11 +79,13 @@ def test_a_finished_recipe_skips_its_stages_when_run_again(smoke_work: Path) -> 
     assert proc.stdout.count("done earlier") == 5
 
 
-# The rows whose warm start differs: from BASE (r1), from row 3 (r3 -> r5 at 3x the steps, r9), from row 9
-# (r10 at 2x the steps, r13). The other rows differ from these only in their options, which
+# One row per kind of warm start: from BASE (r1, and r3, which r9 starts from), from row 3 at 1x the
+# steps (r9), from row 9 at a multiple of the steps (r10 at 2x; r5 at 3x from row 3 and r13 at 1x from
+# row 9 take the same paths). The other rows differ from these only in their options, which
 # test_every_row_passes_only_options_train_filter_has checks in a second; the options themselves have
-# unit tests (tests/data, tests/train). Smoke-training all 13 rows took about 6 minutes of CI.
-SMOKE_ROWS = [1, 3, 5, 9, 10, 13]
+# unit tests (tests/data, tests/train). Smoke-training all 13 rows took about 6 minutes of CI, these six
+# [1, 3, 5, 9, 10, 13] 215 s and these four 139 s on the AMD EPYC machine of 2026-12-07.
+SMOKE_ROWS = [1, 3, 9, 10]
 
 
 @pytest.mark.slow
