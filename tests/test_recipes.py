@@ -83,8 +83,8 @@ def test_a_finished_recipe_skips_its_stages_when_run_again(smoke_work: Path) -> 
 # steps (r9), from row 9 at a multiple of the steps (r10 at 2x; r5 at 3x from row 3 and r13 at 1x from
 # row 9 take the same paths). The other rows differ from these only in their options, which
 # test_every_row_passes_only_options_train_filter_has checks in a second; the options themselves have
-# unit tests (tests/data, tests/train). Smoke-training all 13 rows took about 6 minutes of CI, these six
-# [1, 3, 5, 9, 10, 13] 215 s and these four 139 s on the AMD EPYC machine of 2026-12-07.
+# unit tests (tests/data, tests/train). Smoke-training all 13 rows took about 6 minutes of CI, the earlier six
+# (1, 3, 5, 9, 10, 13) 215 s, these four 139 s (AMD EPYC machine, 2026-12-07).
 SMOKE_ROWS = [1, 3, 9, 10]
 
 
