@@ -203,19 +203,8 @@ class RobustMixtures:
         clip = ds.clip_by_id.get(base["background_clip_id"])
         if clip is None:
             return None
-        item = dict(base)
-        item.update(
-            target=base["background"],
-            background=base["target"],
-            category=base["background_category"],
-            background_category=base["category"],
-            clip_id=clip.id,
-            background_clip_id=base["clip_id"],
-            swapped=True,
-            label_free=from_pool,
-            background_label_free=bool(base["label_free"]),
-        )
-        item.pop("query_clip_id", None)
+        item = _exchanged(base)
+        item["label_free"] = from_pool
         item["cond_audio"], _ = ds.random_crop_at(clip, rng, avoid=int(base["background_start"]))
         if from_pool:
             item["text"] = None
@@ -228,19 +217,10 @@ class RobustMixtures:
 
     def _swapped_procedural(self, base: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
         """``base``'s mixture queried for its procedural background (with that sound's own query)."""
-        item = {k: v for k, v in base.items() if k not in ("background_query", "query_clip_id")}
+        item = _exchanged(base)
+        del item["background_query"]
         item.update(
-            target=base["background"],
-            background=base["target"],
-            category=base["background_category"],
-            background_category=base["category"],
-            clip_id=base["background_clip_id"],
-            background_clip_id=base["clip_id"],
-            cond_audio=self._query_audio(base["background_query"], rng),
-            text=None,
-            swapped=True,
-            label_free=True,
-            procedural=True,
+            cond_audio=self._query_audio(base["background_query"], rng), text=None, label_free=True, procedural=True
         )
         return item
 
@@ -281,11 +261,11 @@ class RobustMixtures:
         rng = np.random.default_rng([self.seed, int(i), 20])
         label_free = self.pool_ds is not None and rng.random() < opts.label_free
         item = dict((self.pool_ds if label_free else self.corpus_ds)[i])
-        item["background_label_free"] = bool(label_free)  # where the background clip came from
         if opts.procedural > 0:  # its own stream, so that runs without it see the examples they saw before
             prng = np.random.default_rng([self.seed, int(i), 22])
             if prng.random() < opts.procedural:
                 self._procedural(item, i, prng)
+                item["background_label_free"] = bool(label_free)  # where the (kept) background clip came from
                 label_free = True
         if opts.procedural_backgrounds > 0:
             brng = np.random.default_rng([self.seed, int(i), 23])
@@ -331,6 +311,22 @@ class RobustMixtures:
         if label_free and not absent:
             item["text"] = None
         return item
+
+
+def _exchanged(base: dict[str, Any]) -> dict[str, Any]:
+    """A copy of example ``base`` with target and background (audio, category, clip id) exchanged,
+    marked ``swapped``, without ``base``'s query clip; the caller sets the query."""
+    item = {k: v for k, v in base.items() if k != "query_clip_id"}
+    item.update(
+        target=base["background"],
+        background=base["target"],
+        category=base["background_category"],
+        background_category=base["category"],
+        clip_id=base["background_clip_id"],
+        background_clip_id=base["clip_id"],
+        swapped=True,
+    )
+    return item
 
 
 def _group_of(ds: MixtureDataset, category: str) -> str:
