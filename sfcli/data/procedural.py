@@ -98,7 +98,6 @@ def _impacts(rng: np.random.Generator, p: Params, n: int, sr: int) -> np.ndarray
 
     ir_len = min(n, int(sr * min(1.5, 5 * float(p["decays"].max())) + 1))
     t = np.arange(ir_len) / sr
-    out = np.zeros(n + ir_len, np.float64)
     variants = []  # a few detuned versions of the resonator, each hit uses one
     for _ in range(3):
         f = p["freqs"] * (1 + rng.normal(0, p["spread"], p["freqs"].size))
@@ -110,17 +109,14 @@ def _impacts(rng: np.random.Generator, p: Params, n: int, sr: int) -> np.ndarray
         )
         variants.append(modes.sum(0))
     burst_n = max(2, int(p["burst"] * sr))
-    for k in range(len(variants)):
-        excite = np.zeros(n, np.float64)
-        for s in _hit_times(rng, p, n / sr):
-            if rng.integers(len(variants)) != k:
-                continue
-            i = int(s * sr)
-            b = rng.normal(0, 1, min(burst_n, n - i)) * np.hanning(burst_n + 2)[1 : 1 + min(burst_n, n - i)]
-            excite[i : i + b.size] += b * _loguniform(rng, 0.3, 1.0)
-        out[: n + ir_len - 1] += fftconvolve(excite, variants[k])[: n + ir_len - 1] * (1 - p["noise_mix"])
-        out[:n] += excite * p["noise_mix"] * 3
-    return out[:n]
+    excite = np.zeros((len(variants), n), np.float64)  # one rhythm, each hit exciting one variant
+    for s in _hit_times(rng, p, n / sr):
+        i = int(s * sr)
+        m = min(burst_n, n - i)
+        b = rng.normal(0, 1, m) * np.hanning(burst_n + 2)[1 : 1 + m]
+        excite[rng.integers(len(variants)), i : i + m] += b * _loguniform(rng, 0.3, 1.0)
+    out = sum(fftconvolve(e, v)[:n] for e, v in zip(excite, variants, strict=True)) * (1 - p["noise_mix"])
+    return out + excite.sum(0) * p["noise_mix"] * 3
 
 
 def _texture_params(rng: np.random.Generator) -> Params:

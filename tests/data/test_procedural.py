@@ -56,3 +56,14 @@ def test_bad_arguments_are_refused() -> None:
         procedural_sound(np.random.default_rng(0), 100, family="thunder")
     with pytest.raises(ValueError, match="positive"):
         procedural_sound(np.random.default_rng(0), 0)
+
+
+def test_impacts_in_a_regular_rhythm_strike_once_per_period() -> None:
+    rng = np.random.default_rng(2)
+    _, _, params = procedural_sound(rng, 100, family="impacts")
+    params.update(rhythm="regular", rate=4.0, jitter=0.0, noise_mix=1.0, burst=0.002)  # the bursts alone
+    x, _, _ = procedural_sound(rng, 32000, family="impacts", params=params)
+    active = np.abs(x - x.mean()) > 1e-3
+    onsets = np.flatnonzero(active[1:] & ~active[:-1]) + 1
+    gaps = np.diff(onsets)
+    assert 6 <= onsets.size <= 9 and np.all(np.abs(gaps - 4000) <= 40), onsets  # one hit every 0.25 s
