@@ -55,10 +55,11 @@ _sfcli() {
                 --limit) COMPREPLY=(); return ;;
                 --markdown) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --min-si-sdri) COMPREPLY=(); return ;;
+                --adapt) COMPREPLY=(); return ;;
                 --device) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--models --filter --words --query --wrong-query --absent --no-absent --protocol --split --n --seed --corpus --limit --json --per-mixture --markdown --force -f --min-si-sdri --irm --no-irm --raw-text --postfilter --no-postfilter --two-pass --device --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--models --filter --words --query --wrong-query --absent --no-absent --protocol --split --n --seed --corpus --limit --json --per-mixture --markdown --force -f --min-si-sdri --irm --no-irm --raw-text --postfilter --no-postfilter --two-pass --adapt --device --quiet -q" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi
@@ -88,9 +89,10 @@ _sfcli() {
                 --threads) COMPREPLY=(); return ;;
                 --models) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --overlap) COMPREPLY=(); return ;;
+                --adapt) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--text -t --ref -r --out -o --force -f --plot --json --quiet -q --device --format --bits --threads --models --overlap --raw-text --postfilter --no-postfilter --two-pass" -- "$cur"))
+                COMPREPLY=($(compgen -W "--text -t --ref -r --out -o --force -f --plot --json --quiet -q --device --format --bits --threads --models --overlap --raw-text --postfilter --no-postfilter --two-pass --adapt" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi

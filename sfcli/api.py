@@ -14,10 +14,10 @@ embedding is computed once.
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from sfcli import two_pass
+from sfcli.adapt import AdaptOptions, adapt_filter
 from sfcli.audio import (
     MIN_REFERENCE_SECONDS,
     MODEL_SAMPLE_RATE,
@@ -38,44 +39,11 @@ from sfcli.errors import OutputError, QueryError
 from sfcli.filter_model import SoundFilter
 from sfcli.pretrained import default_models_dir, resolve_device
 from sfcli.query_check import QueryChecker, QueryReport
+from sfcli.result import SeparationResult, describe_query, mean_embedding
 from sfcli.sample_format import PairQuantizer, output_subtype
 from sfcli.streaming import DEFAULT_OVERLAP_SECONDS, WindowFn, separate_array, separate_blocks
 
 ProgressFn = Callable[[int, int], None]
-
-
-@dataclass
-class SeparationResult:
-    """Separated audio: ``target`` is the described sound, ``residual`` everything else.
-
-    Both are float32 with the mixture's shape and sample rate; ``target + residual == mixture``.
-    The query check (:mod:`sfcli.query_check`, when the model folder has one): ``matches`` are the
-    trained categories nearest to a text query with their similarity (empty for a reference);
-    ``presence`` estimates whether the queried sound is in the mixture (higher: more likely; ``None``
-    when not checked); ``warnings`` are one-line messages (no good match, sound maybe absent).
-    """
-
-    target: np.ndarray
-    residual: np.ndarray
-    sample_rate: int
-    query: str
-    matches: list[tuple[str, float]] = field(default_factory=list)
-    presence: float | None = None
-    warnings: list[str] = field(default_factory=list)
-
-
-def mean_embedding(embeddings: Sequence[np.ndarray]) -> np.ndarray:
-    """One query from several (e.g. several reference clips): their mean, renormalised to unit length
-    like the audio bank's mean of neighbours (:class:`sfcli.words.AudioBank`)."""
-    stacked = np.stack([np.asarray(e, dtype=np.float32) for e in embeddings])
-    mean = stacked.mean(axis=0)
-    norm = float(np.linalg.norm(mean))
-    return (mean / norm if norm > 0 else mean).astype(np.float32)
-
-
-def describe_query(text: str | None, reference_name: str | None) -> str:
-    """A short human-readable label for a query (used in logs and JSON output)."""
-    return f"text:{text}" if text is not None else f"ref:{reference_name or 'clip'}"
 
 
 class Separator:
@@ -114,6 +82,9 @@ class Separator:
             activations in memory. Measured (docs/notebook/speed-and-memory.md, "Batched windows"): 2
             takes about 20 % less time than 1 on mono at the same peak memory as stereo already had; 4
             saves 5 % more on mono but adds 50 MiB on stereo for no gain there.
+        adapt: with a reference query, fine-tune a copy of the filter on the reference clip first
+            (:mod:`sfcli.adapt`; ``AdaptOptions(steps=10)`` is the CLI's ``--adapt 10``); ``None`` or
+            0 steps: off. :meth:`adapted` does it once for many recordings.
     """
 
     def __init__(
@@ -133,6 +104,7 @@ class Separator:
         query_check: QueryChecker | None = None,
         two_pass: bool = False,
         batch_rows: int = 2,
+        adapt: AdaptOptions | None = None,
     ) -> None:
         if not 0 <= overlap_seconds < window_seconds:
             raise ValueError("overlap_seconds must be in [0, window_seconds)")
@@ -152,6 +124,7 @@ class Separator:
         self.query_check = query_check
         self.two_pass = two_pass
         self.batch_rows = batch_rows
+        self.adapt = adapt
 
     def windows_per_call(self, channels: int) -> int:
         """How many consecutive windows of ``channels`` channels go through the network per call."""
@@ -256,6 +229,9 @@ class Separator:
             raise QueryError("sample_rate must be a positive integer")
         if embedding is None:
             embedding = self.embed_query(text, reference, reference_sample_rate, raw_text=raw_text)
+        if reference is not None and self.adapt is not None and self.adapt.steps > 0:
+            sep = self.adapted([(reference, reference_sample_rate)], embedding)  # type: ignore[list-item]
+            return sep.separate(x, sample_rate, embedding=embedding, check=check)
         x2 = x[None, :] if x.ndim == 1 else x
         other, cache = None, None
         if self.two_pass:
@@ -323,6 +299,19 @@ class Separator:
         else:
             residuals = [self._separate_array(seg, sample_rate, embedding)[1] for seg in segments]
         return two_pass.other_query(self.words, residuals, sample_rate)
+
+    def adapted(
+        self, references: Sequence[tuple[np.ndarray, int]], embedding: np.ndarray, options: AdaptOptions | None = None
+    ) -> Separator:
+        """A copy of this separator whose filter is fine-tuned on ``references`` (``(clip, sample
+        rate)`` pairs) for the query ``embedding`` (:func:`sfcli.adapt.adapt_filter`; ``options``
+        default: this separator's ``adapt``, else :class:`sfcli.adapt.AdaptOptions`). This separator
+        is unchanged; the copy does not adapt again."""
+        clips = [(check_reference(c, sr), sr) for c, sr in references]
+        other = copy.copy(self)
+        other.filter = adapt_filter(self.filter, clips, embedding, options or self.adapt or AdaptOptions())
+        other.adapt = None
+        return other
 
     # ------------------------------------------------------------------ query check
     def check_query(self, text: str | None = None) -> QueryReport:

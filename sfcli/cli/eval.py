@@ -287,6 +287,16 @@ def eval_separation(
     two_pass: Annotated[
         bool, typer.Option("--two-pass", help="Separate each window twice, as sfcli separate --two-pass does.")
     ] = False,
+    adapt: Annotated[
+        int,
+        typer.Option(
+            "--adapt",
+            min=0,
+            max=1000,
+            metavar="STEPS",
+            help="Audio queries: fine-tune on each mixture's reference first, as sfcli separate --adapt does.",
+        ),
+    ] = 0,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
@@ -323,6 +333,11 @@ def eval_separation(
         settings |= {"protocol": protocol, "seeds": seed_list} if has_labelled else {"seeds": seed_list}
     opts: dict[str, Any] = {"device": device, "text_expansion": not raw_text, "postfilter": postfilter}
     opts["two_pass"] = two_pass
+    if adapt:
+        from sfcli.adapt import AdaptOptions
+
+        settings["adapt_steps"] = adapt
+        opts["adapt"] = AdaptOptions(steps=adapt)
     separators = _separators(list(models or []), list(filters or []), words, opts)
     result = _run_with_progress(
         quiet,

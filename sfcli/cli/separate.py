@@ -31,6 +31,7 @@ EPILOG = """\
 sfcli separate mix.wav --text "owl hooting"        # separated/mix/target.wav + residual.wav
 sfcli separate mix.wav --ref sample.wav            # query by an example clip
 sfcli separate mix.wav -r a.wav -r b.wav           # several clips: one query, their mean
+sfcli separate takes/ --ref sample.wav --adapt 10  # first adapt to the example (~7 s, once)
 sfcli separate street.flac -t "car horn" -t "dog barking"   # one subfolder per query
 sfcli separate recordings/ -o out --json           # a whole folder, JSON lines for scripts
 sfcli separate recordings/ -t "a dog" -q           # quiet: only warnings and errors
@@ -64,9 +65,15 @@ class Bits(str, Enum):
 
 
 def _load(
-    models: Path | None, threads: int | None, quiet: bool, options: dict[str, Any], queries: list[Query]
+    models: Path | None,
+    threads: int | None,
+    quiet: bool,
+    options: dict[str, Any],
+    queries: list[Query],
+    adapt: int = 0,
 ) -> tuple[Any, int]:
-    """Load torch and the models (with "loading models…" on a terminal) and embed every query.
+    """Load torch and the models (with "loading models…" on a terminal) and embed every query; with
+    ``adapt`` steps, give each reference query its own adapted separator (:mod:`sfcli.adapt`).
 
     Returns the separator and torch's thread count before it was set, to restore afterwards.
     """
@@ -91,6 +98,12 @@ def _load(
             else:
                 embs = [sep.embed_query(reference=c, reference_sample_rate=sr) for c, sr in q.clips]
                 q.embedding = embs[0] if len(embs) == 1 else mean_embedding(embs)
+                if adapt:
+                    from sfcli.adapt import AdaptOptions
+
+                    if isinstance(status, Live):
+                        status.update(Spinner("dots", f"adapting to {q.label} ({adapt} steps)…"), refresh=True)
+                    q.separator = sep.adapted(q.clips, q.embedding, AdaptOptions(steps=adapt))
     return sep, previous
 
 
@@ -103,7 +116,7 @@ def _run(sep: Any, job: Job, progress: Progress, fmt: str, bits: int | None, for
         progress.update(task, completed=done, total=total)
 
     try:
-        summary = sep.separate_file(
+        summary = (job.query.separator or sep).separate_file(
             job.path,
             job.target,
             job.residual,
@@ -289,6 +302,18 @@ def separate(
             "steadier on recordings unlike the training data, two to three times the time.",
         ),
     ] = False,
+    adapt: Annotated[
+        int,
+        typer.Option(
+            "--adapt",
+            min=0,
+            max=1000,
+            metavar="STEPS",
+            help="With --ref: first fine-tune a copy of SoundFilter on the example clip(s) for STEPS steps "
+            "(10 take about 7 s on 2 cores, once per query, not per file); helps most on sounds unlike the "
+            "training data (docs/results.md measures 10). 0: off.",
+        ),
+    ] = 0,
 ) -> None:
     """Extract the sound described by --text (or like the --ref clips) from each INPUT.
 
@@ -303,6 +328,8 @@ def separate(
     """
     check_overlap(overlap)
     queries = parse_queries(list(text or []), list(ref or []))
+    if adapt and not ref:
+        raise SfcliError("--adapt needs --ref: a text query has no example clip to adapt to")
     nbits = None if bits is None else int(bits.value)
     if nbits is not None:
         output_subtype(fmt.value, nbits, None)  # refuses a combination the container cannot hold
@@ -312,7 +339,7 @@ def separate(
         options["two_pass"] = two_pass
         if overlap is not None:
             options["overlap_seconds"] = overlap
-        sep, previous_threads = _load(models, threads, as_json or quiet, options, queries)
+        sep, previous_threads = _load(models, threads, as_json or quiet, options, queries, adapt)
         try:
             failures += _run_all(sep, jobs, fmt.value, nbits, force, as_json, quiet)
         finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,7 @@ class Query:
     embedding: np.ndarray | None = None
     matches: list[tuple[str, float]] = field(default_factory=list)  # sfcli.query_check's match report
     warnings: list[str] = field(default_factory=list)
+    separator: Any = None  # with --adapt: this query's adapted sfcli.api.Separator
 
 
 @dataclass

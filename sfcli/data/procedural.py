@@ -20,9 +20,10 @@ Families (:data:`FAMILIES`):
 * ``scrape``: noise through a few resonances, shaped into strokes (sweeping, scrubbing, peeling);
 * ``tones``: beeps and whistles in patterns (appliance signals, kettles, alarms).
 
-Everything is numpy (plus ``scipy.signal`` for FFT convolution and band-pass filters): there is no
-maintained PyPI library for procedural everyday-sound synthesis that fits a training data loader
-(``pyo`` is a real-time audio server), and each model here is a few lines. Deterministic for the
+Everything is numpy (FFT convolution and zero-phase FFT band-passes, so that separation's
+``--adapt``, which draws its backgrounds here, needs no training extras): there is no maintained PyPI
+library for procedural everyday-sound synthesis that fits a training data loader (``pyo`` is a
+real-time audio server), and each model here is a few lines. Deterministic for the
 generator ``rng``; outputs are float32 at a peak of at most 0.99 before the loader's RMS normalisation.
 """
 
@@ -47,6 +48,21 @@ def _envelope_gains(rng: np.random.Generator, n_bands: int = 24, spread_db: floa
     walk = np.cumsum(rng.normal(0.0, spread_db / 4, n_bands))
     tilt = rng.uniform(-1.0, 0.5) * np.linspace(0, spread_db * 1.5, n_bands)
     return walk - walk.mean() + tilt
+
+
+def _convolve(x: np.ndarray, h: np.ndarray, n: int) -> np.ndarray:
+    """The first ``n`` samples of the linear convolution of ``x`` and ``h`` (by FFT)."""
+    size = 1 << int(x.size + h.size - 2).bit_length()
+    return np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(h, size), size)[:n]
+
+
+def _bandpass(x: np.ndarray, lo: float, hi: float, sr: int, order: int = 2) -> np.ndarray:
+    """``x`` through a zero-phase band-pass with a Butterworth magnitude response of ``order``."""
+    f = np.fft.rfftfreq(x.size, 1 / sr)
+    centre, width = np.sqrt(lo * hi), hi - lo
+    with np.errstate(divide="ignore"):
+        q = (f**2 - centre**2) / (np.maximum(f, 1e-9) * width)
+    return np.fft.irfft(np.fft.rfft(x) / np.sqrt(1 + q ** (2 * order)), x.size)
 
 
 def _shape_noise(noise: np.ndarray, gains_db: np.ndarray, sr: int, lo: float = 40.0) -> np.ndarray:
@@ -94,8 +110,6 @@ def _impacts_params(rng: np.random.Generator) -> Params:
 
 
 def _impacts(rng: np.random.Generator, p: Params, n: int, sr: int) -> np.ndarray:
-    from scipy.signal import fftconvolve
-
     ir_len = min(n, int(sr * min(1.5, 5 * float(p["decays"].max())) + 1))
     t = np.arange(ir_len) / sr
     variants = []  # a few detuned versions of the resonator, each hit uses one
@@ -115,7 +129,7 @@ def _impacts(rng: np.random.Generator, p: Params, n: int, sr: int) -> np.ndarray
         m = min(burst_n, n - i)
         b = rng.normal(0, 1, m) * np.hanning(burst_n + 2)[1 : 1 + m]
         excite[rng.integers(len(variants)), i : i + m] += b * _loguniform(rng, 0.3, 1.0)
-    out = sum(fftconvolve(e, v)[:n] for e, v in zip(excite, variants, strict=True)) * (1 - p["noise_mix"])
+    out = sum(_convolve(e, v, n) for e, v in zip(excite, variants, strict=True)) * (1 - p["noise_mix"])
     return out + excite.sum(0) * p["noise_mix"] * 3
 
 
@@ -193,13 +207,10 @@ def _crackle_params(rng: np.random.Generator) -> Params:
 
 
 def _crackle(rng: np.random.Generator, p: Params, n: int, sr: int) -> np.ndarray:
-    from scipy.signal import butter, sosfilt
-
     x = np.zeros(n)
     count = rng.poisson(p["rate"] * n / sr) + 1
     x[rng.integers(0, n, count)] += rng.choice([-1, 1], count) * np.minimum(rng.pareto(p["alpha"], count), 20.0)
-    sos = butter(2, [p["band"][0], min(p["band"][1], sr / 2 * 0.95)], "bandpass", fs=sr, output="sos")
-    return sosfilt(sos, x + 0.02 * rng.normal(0, 1, n) * rng.random())
+    return _bandpass(x + 0.02 * rng.normal(0, 1, n) * rng.random(), p["band"][0], min(p["band"][1], sr / 2 * 0.95), sr)
 
 
 def _scrape_params(rng: np.random.Generator) -> Params:
@@ -214,8 +225,6 @@ def _scrape_params(rng: np.random.Generator) -> Params:
 
 
 def _scrape(rng: np.random.Generator, p: Params, n: int, sr: int) -> np.ndarray:
-    from scipy.signal import fftconvolve
-
     env = np.zeros(n)
     period = int(sr / p["rate"])
     for s in range(int(rng.uniform(0, period)) - period, n, period):
@@ -232,7 +241,7 @@ def _scrape(rng: np.random.Generator, p: Params, n: int, sr: int) -> np.ndarray:
         * np.exp(-t[None] / np.minimum(p["decays"][:, None], 0.05))
         * np.sin(2 * np.pi * p["freqs"][:, None] * t)
     ).sum(0)
-    res = fftconvolve(noise, ir)[:n]
+    res = _convolve(noise, ir, n)
     return res / (np.abs(res).max() + 1e-9) + 0.5 * noise / (np.abs(noise).max() + 1e-9)
 
 

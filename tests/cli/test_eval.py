@@ -93,6 +93,20 @@ def test_two_pass_is_recorded_and_changes_the_scores(cli, tiny_models: Path, tmp
     assert one != two
 
 
+def test_adapt_is_recorded_and_changes_audio_scores_only(cli, tiny_models: Path, tmp_path: Path) -> None:
+    m = _manifest(tmp_path / "d")
+    reps = {}
+    for name, extra in (("plain", []), ("adapt", ["--adapt", "2"])):
+        r = cli("eval", m, "--models", tiny_models, "--json", "--no-irm", *extra)
+        assert r.code == 0, r.err
+        reps[name] = json.loads(r.out)
+    assert reps["adapt"]["settings"]["adapt_steps"] == 2 and "adapt_steps" not in reps["plain"]["settings"]
+    overall = {k: rep["aggregate"]["overall"] for k, rep in reps.items()}
+    mean = {k: {q: o[q]["target_si_sdri"]["mean"] for q in ("text", "audio")} for k, o in overall.items()}
+    assert mean["plain"]["audio"] != mean["adapt"]["audio"]
+    assert mean["plain"]["text"] == pytest.approx(mean["adapt"]["text"], abs=1e-6)
+
+
 def test_no_postfilter_scores_the_network_target(cli, tiny_models: Path, tmp_path: Path) -> None:
     m = _manifest(tmp_path / "d")
     reps = {}

@@ -84,6 +84,24 @@ def test_two_pass_gives_the_two_pass_separator_output(cli, tiny_models: Path, wr
     assert not np.allclose(got, plain, atol=1e-4)
 
 
+def test_adapt_gives_the_adapted_separator_output(cli, tiny_models: Path, write_wav, tmp_path: Path) -> None:
+    from sfcli import Separator
+    from sfcli.adapt import AdaptOptions
+
+    mix = write_wav("mix.wav", seconds=2.5, sr=16000)
+    ref = write_wav("ref.wav", seconds=1.0, kind="tone", sr=16000)
+    out = tmp_path / "o"
+    r = cli("separate", mix, "--ref", ref, "-o", out, "--models", tiny_models, "--bits", "32", "--adapt", "2")
+    assert r.code == 0, r.err
+    got = _read(tmp_path / "o" / "mix" / "target.wav")[0]
+    x, clip = _read(mix)[0], _read(ref)[0]
+    sep = Separator.from_pretrained(tiny_models, adapt=AdaptOptions(steps=2))
+    want = sep.separate(x, 16000, reference=clip, reference_sample_rate=16000).target
+    plain = Separator.from_pretrained(tiny_models).separate(x, 16000, reference=clip, reference_sample_rate=16000)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert not np.allclose(got, plain.target, atol=1e-4)
+
+
 def test_several_queries_json_and_plot(cli, tiny_models: Path, write_wav, tmp_path: Path) -> None:
     mix = write_wav("street.wav", seconds=1.0)
     out = tmp_path / "sep"
@@ -309,6 +327,7 @@ def loader_calls(monkeypatch: pytest.MonkeyPatch) -> list[object]:
         "short-ref",
         "both",
         "overlap",
+        "adapt-text",
     ],
 )
 def test_errors_come_before_the_models_load(
@@ -338,6 +357,8 @@ def test_errors_come_before_the_models_load(
         args += ["--ref", mix]
     elif case == "overlap":
         args += ["--overlap", "1.99999"]
+    elif case == "adapt-text":
+        args += ["--adapt", "3"]
     r = cli("separate", *args, "-o", out, "--models", tiny_models)
     assert r.code == 1, r.err
     assert len(r.err.strip().splitlines()) == 1 and r.err.startswith("sfcli: error: "), r.err

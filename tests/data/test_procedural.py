@@ -67,3 +67,29 @@ def test_impacts_in_a_regular_rhythm_strike_once_per_period() -> None:
     onsets = np.flatnonzero(active[1:] & ~active[:-1]) + 1
     gaps = np.diff(onsets)
     assert 6 <= onsets.size <= 9 and np.all(np.abs(gaps - 4000) <= 40), onsets  # one hit every 0.25 s
+
+
+def test_every_family_renders_without_scipy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Separation's --adapt draws its backgrounds here, and scipy is only in the training extras."""
+    import sys
+
+    for name in [m for m in sys.modules if m == "scipy" or m.startswith("scipy.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "scipy", None)  # any import of scipy now fails
+    rng = np.random.default_rng(0)
+    for family in FAMILIES:
+        x, _, _ = procedural_sound(rng, 4000, 16000, family)
+        assert np.isfinite(x).all() and np.abs(x).max() > 0
+
+
+def test_the_fft_helpers_match_direct_convolution_and_a_band_pass() -> None:
+    from sfcli.data.procedural import _bandpass, _convolve
+
+    rng = np.random.default_rng(1)
+    x, h = rng.normal(size=300), rng.normal(size=40)
+    np.testing.assert_allclose(_convolve(x, h, 300), np.convolve(x, h)[:300], atol=1e-9)
+    noise = rng.normal(size=16000)
+    spec = np.abs(np.fft.rfft(_bandpass(noise, 500.0, 2000.0, 16000))) / np.abs(np.fft.rfft(noise))
+    f = np.fft.rfftfreq(16000, 1 / 16000)
+    assert np.allclose(spec[(f > 900) & (f < 1100)], 1.0, atol=0.02)  # the pass band
+    assert spec[f < 100].max() < 0.05 and spec[f > 6000].max() < 0.1  # well below and above it
