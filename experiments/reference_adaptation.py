@@ -42,27 +42,18 @@ def _pool_background(pool):
 
 
 def _adapt(sep, ref, emb, pool, args, rng, at_steps):
-    """Fine-tune ``sep.filter`` in place on reference + pool mixtures; ``at_steps(k)`` after each count."""
-    from sfcli.adapt import AdaptOptions, reference_batch
-    from sfcli.losses import separation_loss
+    """Fine-tune ``sep.filter`` in place as ``--adapt`` does (:func:`sfcli.adapt.train_steps`, with pool
+    backgrounds when ``pool`` is given); ``at_steps(k)`` after each count of ``--steps``."""
+    from sfcli.adapt import AdaptOptions, train_steps
 
     model = sep.filter
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    cond = torch.tensor(emb, dtype=torch.float32)[None].expand(args.batch, -1)
     options = AdaptOptions(lr=args.lr, batch=args.batch)
     background = None if pool is None else _pool_background(pool)
     done = 0
     for k in sorted(args.steps):
-        model.train()
-        while done < k:
-            mix, t, b = reference_batch([ref], rng, options, sep.model_rate, background)
-            with torch.enable_grad():
-                te, re = model(mix, cond, postfilter=True)
-                loss = separation_loss(te, re, t, b, mix, consistency_loss=False).total
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-            done += 1
+        train_steps(model, opt, [ref], emb, rng, options, k - done, background)
+        done = k
         model.eval()
         at_steps(k)
 

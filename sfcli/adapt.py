@@ -83,6 +83,37 @@ def reference_batch(
     return target + background, target, background
 
 
+def train_steps(
+    model: SoundFilter,
+    optimizer: torch.optim.Optimizer,
+    clips: Sequence[np.ndarray],
+    embedding: np.ndarray,
+    rng: np.random.Generator,
+    options: AdaptOptions,
+    steps: int,
+    background: Callable[[np.random.Generator, int], np.ndarray] | None = None,
+) -> None:
+    """``steps`` training steps of ``model`` in place on :func:`reference_batch` mixtures of ``clips``
+    (mono, at the model's rate) for the query ``embedding``, with ``optimizer``; leaves it in train mode."""
+    device = next(model.parameters()).device
+    cond = torch.as_tensor(np.asarray(embedding, dtype=np.float32), device=device).reshape(1, -1)
+    cond = cond.expand(options.batch, -1)
+    cfg = model.config
+    # the exact projection makes the consistency term constant (sfcli.losses.separation_loss)
+    loss_kw = {"residual_output": cfg.residual_output, "consistency_loss": cfg.consistency != "projection"}
+    rate = int(cfg.sample_rate)
+    model.train()
+    with torch.inference_mode(False), torch.enable_grad():
+        for _ in range(steps):
+            batch = reference_batch(clips, rng, options, rate, background)
+            mix, target, noise = (x.to(device) for x in batch)
+            est_t, est_r = model(mix, cond, postfilter=True)
+            loss = separation_loss(est_t, est_r, target, noise, mix, **loss_kw).total
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+
 def adapt_filter(
     model: SoundFilter,
     references: Sequence[tuple[np.ndarray, int]],
@@ -96,24 +127,11 @@ def adapt_filter(
         raise ValueError("adaptation needs at least one reference clip")
     rate = int(model.config.sample_rate)
     clips = [resample(np.asarray(c, dtype=np.float32).reshape(-1), int(sr), rate) for c, sr in references]
-    device = next(model.parameters()).device
-    adapted = copy.deepcopy(model).float().train()
+    adapted = copy.deepcopy(model).float()
+    optimizer = torch.optim.Adam(adapted.parameters(), lr=options.lr)
     rng = np.random.default_rng([options.seed, 31])
-    opt = torch.optim.Adam(adapted.parameters(), lr=options.lr)
-    cond = torch.as_tensor(np.asarray(embedding, dtype=np.float32), device=device).reshape(1, -1)
-    cond = cond.expand(options.batch, -1)
-    cfg = model.config
-    # the exact projection makes the consistency term constant (sfcli.losses.separation_loss)
-    loss_kw = {"residual_output": cfg.residual_output, "consistency_loss": cfg.consistency != "projection"}
-    with torch.inference_mode(False), torch.enable_grad():
-        for _ in range(options.steps):
-            mix, target, background = (x.to(device) for x in reference_batch(clips, rng, options, rate))
-            est_t, est_r = adapted(mix, cond, postfilter=True)
-            loss = separation_loss(est_t, est_r, target, background, mix, **loss_kw).total
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+    train_steps(adapted, optimizer, clips, embedding, rng, options, options.steps)
     return adapted.eval()
 
 
-__all__ = ["AdaptOptions", "adapt_filter", "crop", "reference_batch"]
+__all__ = ["AdaptOptions", "adapt_filter", "crop", "reference_batch", "train_steps"]
