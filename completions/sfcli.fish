@@ -64,7 +64,7 @@ complete -c sfcli -n '__fish_seen_subcommand_from separate' -l overlap -r -d 'Cr
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -l raw-text -d 'Condition on the plain text embedding instead of the sound of the recordings it retrieves.'
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -l postfilter -l no-postfilter -d 'Refine the target with a fine STFT mask built from the networks own estimates.'
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -l two-pass -d 'Separate twice (the second time for everything the first pass left) and average: steadier on recordings unlike the training data, two to three times the time.'
-complete -c sfcli -n '__fish_seen_subcommand_from separate' -l adapt -r -d 'With --ref: first fine-tune a copy of SoundFilter on the example clip(s) for STEPS steps (10 take about 7 s on 2 cores, once per query, not per file); helps most on sounds unlike the training data (docs/results.md measures 10). 0: off.'
+complete -c sfcli -n '__fish_seen_subcommand_from separate' -l adapt -r -d 'With --ref: first fine-tune a copy of SoundFilter on the example clip(s) for STEPS steps (10 take about 7 s on 2 cores, once per query, not per file); helps most on sounds unlike the training data, though --two-pass helped more there (docs/results.md). 0: off.'
 complete -c sfcli -n '__fish_seen_subcommand_from separate' -F
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l corpus -r -F -d 'Corpus folder (default: $SFCLI_CACHE/corpus).'
 complete -c sfcli -n '__fish_seen_subcommand_from train-filter' -l manifest -s m -r -F -d 'Mix clips of manifests (Clotho, AudioCaps, FSD50K, ESC-50, JSONL) instead of the corpus; repeatable.'

@@ -15,7 +15,11 @@ is used. (A first version also used the first pass's residual of the mixture as 
 that residual holds the target, the adaptation teaches the network to leave the target out, and such
 mixtures dropped by up to 20 dB.) With ``--absent`` the same is done with the reference of a sound
 that is not in the mixture, and the energy the target output keeps is recorded. ``--in-domain``
-scores the corpus test mixtures instead. One JSON line per mixture: SI-SDRi / SDRi (present) and kept
+scores the corpus test mixtures instead. Variants ("What adaptation changes" in the notebook):
+``--params embedding`` trains only the query vector (at ``--emb-lr``; the network frozen), ``film``
+only the FiLM projections, ``both`` the vector and every weight; ``--augment S`` adds ``--copies``
+copies of the reference through the training augmentation at strength S; ``--query text`` adapts a
+text query to the first pass's own target. One JSON line per mixture: SI-SDRi / SDRi (present) and kept
 dB (absent) after 0 and each of ``--steps`` steps, each followed by the same for the mean of the adapted
 and the unadapted target; ``--summary FILE`` prints the means. The recorded
 answer: docs/notebook/realworld-ablation.md, "Adaptation to the reference clip".
@@ -41,24 +45,59 @@ def _pool_background(pool):
     return lambda rng, n: crop(pool.audio(clips[int(rng.integers(len(clips)))]), n, rng)
 
 
+def _trainable(model, emb: np.ndarray, args):
+    """What ``--params`` trains: every weight (``all``, what ships), the FiLM projections (``film``),
+    only the query vector (``embedding``, at ``--emb-lr``) or the vector and every weight (``both``);
+    returns ``(parameters or groups for the optimizer, the embedding to train with)``."""
+    params = args.params
+    for name, p in model.named_parameters():
+        p.requires_grad_(params in ("all", "both") or (params == "film" and "film" in name))
+    weights = [p for p in model.parameters() if p.requires_grad]
+    if params in ("embedding", "both"):
+        vec = torch.nn.Parameter(torch.as_tensor(np.asarray(emb, dtype=np.float32)).clone())
+        return [{"params": [vec], "lr": args.emb_lr}] + ([{"params": weights}] if weights else []), vec
+    return weights, emb
+
+
+def _augmented(ref: np.ndarray, args, rng) -> list[np.ndarray]:
+    """``ref`` and ``--copies`` copies of it through the training augmentation (rooms, EQ, band-limit,
+    speed) at ``--augment`` strength: the reference as if recorded elsewhere."""
+    if args.augment <= 0:
+        return [ref]
+    aug = _augmenter(args.augment)
+    return [ref] + [aug.source(ref, rng) for _ in range(args.copies)]
+
+
+@functools.cache
+def _augmenter(strength: float):
+    from sfcli.data.augment import AugmentConfig, Augmenter
+
+    return Augmenter(AugmentConfig.scaled(strength))
+
+
 def _adapt(sep, ref, emb, pool, args, rng, at_steps):
     """Fine-tune ``sep.filter`` in place as ``--adapt`` does (:func:`sfcli.adapt.train_steps`, with pool
-    backgrounds when ``pool`` is given); ``at_steps(k)`` after each count of ``--steps``."""
+    backgrounds when ``pool`` is given; ``--params``, ``--augment`` vary it); ``at_steps(k, emb)`` after
+    each count of ``--steps`` with the query vector to separate with."""
     from sfcli.adapt import AdaptOptions, train_steps
 
     model = sep.filter
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    params, cond = _trainable(model, emb, args)
+    opt = torch.optim.Adam(params, lr=args.lr)
     options = AdaptOptions(lr=args.lr, batch=args.batch)
     background = None if pool is None else _pool_background(pool)
+    clips = _augmented(ref, args, rng)
     done = 0
     for k in sorted(args.steps):
-        train_steps(model, opt, [ref], emb, rng, options, k - done, background)
+        train_steps(model, opt, clips, cond, rng, options, k - done, background)
         done = k
         model.eval()
-        at_steps(k)
+        at_steps(k, cond.detach().numpy() if isinstance(cond, torch.Tensor) else cond)
+    for p in model.parameters():
+        p.requires_grad_(True)
 
 
-def _score(sep, it, emb, kind: str, out: dict, k: int) -> None:
+def _score(sep, it, kind: str, out: dict, k: int, emb) -> None:
     """Separate ``it`` with ``sep`` as it is now; record SI-SDRi / SDRi (present) or kept dB (absent),
     then the same for the mean of this target and the unadapted one (step 0's)."""
     from sfcli.evaluation import kept_db, score_mixture
@@ -83,11 +122,16 @@ def _score_item(sep, base_state, it, pool, args, rng) -> dict:
     for kind, ref in queries:
         sep.filter.load_state_dict(base_state)
         rate = it.ref_sample_rate if kind == "present" else it.sample_rate
-        emb = sep.embed_query(reference=ref, reference_sample_rate=rate)
+        if args.query == "text":  # the first pass's target stands in for the reference
+            emb = sep.embed_query(text=it.text if kind == "present" else it.absent_text)
+            ref = sep.separate(it.mixture, it.sample_rate, embedding=emb, check=False).target
+            rate = it.sample_rate
+        else:
+            emb = sep.embed_query(reference=ref, reference_sample_rate=rate)
         ref = resample(ref, rate, sep.model_rate)
         out: dict = {}
-        score = functools.partial(_score, sep, it, emb, kind, out)
-        score(0)
+        score = functools.partial(_score, sep, it, kind, out)
+        score(0, emb)
         _adapt(sep, ref, emb, pool, args, rng, score)
         out.pop("_first")
         row[kind] = out
@@ -117,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--backgrounds", choices=["pool", "procedural"], default="pool")
+    ap.add_argument("--params", choices=["all", "film", "embedding", "both"], default="all", help="what adapts")
+    ap.add_argument("--emb-lr", type=float, default=3e-3, help="learning rate of the query vector")
+    ap.add_argument("--augment", type=float, default=0.0, help="augment reference copies at this strength")
+    ap.add_argument("--copies", type=int, default=7, help="augmented copies of the reference")
+    ap.add_argument("--query", choices=["audio", "text"], default="audio", help="text: adapt to the first target")
     ap.add_argument("--pool", type=Path, default=Path("~/.cache/sfcli/pool").expanduser())
     ap.add_argument("--out", type=Path)
     ap.add_argument("--summary", type=Path)

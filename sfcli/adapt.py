@@ -87,17 +87,20 @@ def train_steps(
     model: SoundFilter,
     optimizer: torch.optim.Optimizer,
     clips: Sequence[np.ndarray],
-    embedding: np.ndarray,
+    embedding: np.ndarray | torch.Tensor,
     rng: np.random.Generator,
     options: AdaptOptions,
     steps: int,
     background: Callable[[np.random.Generator, int], np.ndarray] | None = None,
 ) -> None:
     """``steps`` training steps of ``model`` in place on :func:`reference_batch` mixtures of ``clips``
-    (mono, at the model's rate) for the query ``embedding``, with ``optimizer``; leaves it in train mode."""
+    (mono, at the model's rate) for the query ``embedding``, with ``optimizer``; leaves it in train mode.
+    ``embedding`` may be a tensor that ``optimizer`` trains (``experiments/reference_adaptation.py
+    --params embedding``: the query refined, the network frozen)."""
     device = next(model.parameters()).device
-    cond = torch.as_tensor(np.asarray(embedding, dtype=np.float32), device=device).reshape(1, -1)
-    cond = cond.expand(options.batch, -1)
+    if not isinstance(embedding, torch.Tensor):  # a tensor may be what the optimizer trains
+        embedding = torch.as_tensor(np.asarray(embedding, dtype=np.float32))
+    cond = embedding.to(device).reshape(1, -1).expand(options.batch, -1)
     cfg = model.config
     # the exact projection makes the consistency term constant (sfcli.losses.separation_loss)
     loss_kw = {"residual_output": cfg.residual_output, "consistency_loss": cfg.consistency != "projection"}

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from sfcli.adapt import AdaptOptions, adapt_filter, reference_batch
+from sfcli.adapt import AdaptOptions, adapt_filter, reference_batch, train_steps
 from sfcli.filter_model import SoundFilter, SoundFilterConfig
 from sfcli.losses import separation_loss
 
@@ -77,6 +77,22 @@ def test_adaptation_is_deterministic_and_zero_steps_is_the_model() -> None:
     assert any(not torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters(), strict=True))
     zero = adapt_filter(model, refs, emb, AdaptOptions(steps=0))
     for p, q in zip(model.parameters(), zero.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
+
+
+def test_train_steps_can_train_the_query_vector_alone() -> None:
+    model = _model()
+    with torch.no_grad():  # FiLM starts as the identity: make the query count
+        for name, p in model.named_parameters():
+            if "film" in name:
+                p.normal_(0, 0.1)
+    model.requires_grad_(False)
+    before, emb = _params(model), np.ones(64, np.float32)
+    vec = torch.nn.Parameter(torch.tensor(emb))
+    opts = AdaptOptions(batch=2, crop_seconds=0.25)
+    train_steps(model, torch.optim.Adam([vec], lr=1e-2), [_tone()], vec, np.random.default_rng(0), opts, 3)
+    assert float((vec.detach() - torch.tensor(emb)).abs().max()) > 1e-3
+    for p, q in zip(before, model.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=0, atol=0)
 
 

@@ -311,7 +311,7 @@ def separate(
             metavar="STEPS",
             help="With --ref: first fine-tune a copy of SoundFilter on the example clip(s) for STEPS steps "
             "(10 take about 7 s on 2 cores, once per query, not per file); helps most on sounds unlike the "
-            "training data (docs/results.md measures 10). 0: off.",
+            "training data, though --two-pass helped more there (docs/results.md). 0: off.",
         ),
     ] = 0,
 ) -> None:
