@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from sfcli.audio import resample
+from sfcli.data.mixing import rms
 from sfcli.data.procedural import procedural_sound
 from sfcli.filter_model import SoundFilter
 from sfcli.losses import separation_loss
@@ -54,10 +55,6 @@ def crop(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     return x[start : start + n]
 
 
-def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) + 1e-8
-
-
 def reference_batch(
     references: Sequence[np.ndarray],
     rng: np.random.Generator,
@@ -74,7 +71,7 @@ def reference_batch(
     for _ in range(options.batch):
         t = crop(references[int(rng.integers(len(references)))], n, rng)
         b = procedural_sound(rng, n, sample_rate)[0] if background is None else background(rng, n)
-        b = b * (_rms(t) / _rms(b)) * 10 ** (-rng.uniform(-options.snr_db, options.snr_db) / 20)
+        b = b * ((rms(t) + 1e-8) / (rms(b) + 1e-8)) * 10 ** (-rng.uniform(-options.snr_db, options.snr_db) / 20)
         gain = 10 ** (rng.uniform(-10, 0) / 20) / max(float(np.max(np.abs(t + b))), 1e-6)
         targets.append(t * gain)
         backgrounds.append(b * gain)

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sfcli.data.mixing import rms
 from sfcli.errors import SfcliError
 from sfcli.evaluation import EvalMixture
 
@@ -168,10 +169,6 @@ class _Audio:
         return self._cache[clip.audio]
 
 
-def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
-
-
 def _fit(x: np.ndarray, n: int, rng: np.random.Generator, tries: int = 8) -> np.ndarray:
     """A random ``n``-sample crop of ``x`` (or ``x`` looped to ``n`` samples when shorter).
 
@@ -180,12 +177,12 @@ def _fit(x: np.ndarray, n: int, rng: np.random.Generator, tries: int = 8) -> np.
     """
     if x.size < n:
         return np.tile(x, -(-n // x.size))[:n]
-    floor = 0.25 * _rms(x)
+    floor = 0.25 * rms(x)
     best, best_rms = x[:n], -1.0
     for _ in range(tries):
         start = int(rng.integers(0, x.size - n + 1))
         crop = x[start : start + n]
-        r = _rms(crop)
+        r = rms(crop)
         if r >= floor and r > 1e-6:
             return crop
         if r > best_rms:
@@ -194,8 +191,8 @@ def _fit(x: np.ndarray, n: int, rng: np.random.Generator, tries: int = 8) -> np.
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
-    rms = _rms(x)
-    return (x * (TARGET_RMS / rms)).astype(np.float32) if rms > 1e-8 else x.astype(np.float32)
+    level = rms(x)
+    return (x * (TARGET_RMS / level)).astype(np.float32) if level > 1e-8 else x.astype(np.float32)
 
 
 def _other_recording(pool: list[LabelledClip], clip: LabelledClip, rng: np.random.Generator) -> LabelledClip:

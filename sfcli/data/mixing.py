@@ -48,7 +48,8 @@ def _groups_conflict(a: str, b: str) -> bool:
     return a == b or a.startswith(b + "/") or b.startswith(a + "/")
 
 
-def _rms(x: np.ndarray) -> float:
+def rms(x: np.ndarray) -> float:
+    """Root-mean-square level of ``x`` (in float64; 0 for an empty array)."""
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
 
 
@@ -57,9 +58,9 @@ def pick_description(clip: Any, rng: np.random.Generator, fallback: str) -> str:
     return clip.descriptions[int(rng.integers(len(clip.descriptions)))] if clip.descriptions else fallback
 
 
-def _normalise(x: np.ndarray, rms: float) -> np.ndarray:
-    r = _rms(x)
-    return (x * (rms / r)).astype(np.float32) if r > 1e-8 else x.astype(np.float32)
+def _normalise(x: np.ndarray, level: float) -> np.ndarray:
+    r = rms(x)
+    return (x * (level / r)).astype(np.float32) if r > 1e-8 else x.astype(np.float32)
 
 
 class MixtureDataset:
@@ -121,7 +122,7 @@ class MixtureDataset:
 
     def _clip_level(self, clip: Any) -> float:
         if clip.id not in self._clip_rms:
-            self._clip_rms[clip.id] = _rms(self.corpus.audio(clip))
+            self._clip_rms[clip.id] = rms(self.corpus.audio(clip))
         return self._clip_rms[clip.id]
 
     def _threshold(self, clip: Any) -> float:
@@ -162,7 +163,7 @@ class MixtureDataset:
                 a, b = starts[int(rng.integers(len(starts)))]
                 s = int(rng.integers(a, b))
             x = self.corpus.crop(clip, s, self.n)
-            r = _rms(x)
+            r = rms(x)
             if r >= thr:
                 return x, s
             if r > best_r:
@@ -187,7 +188,7 @@ class MixtureDataset:
             t_s, c_s = (a, b) if rng.random() < 0.5 else (b, a)
             t = self.corpus.crop(clip, t_s, n)
             c = self.corpus.crop(clip, c_s, n)
-            score = min(_rms(t), _rms(c))
+            score = min(rms(t), rms(c))
             if score >= thr:
                 return t, c, (t_s, c_s)
             if score > best_score:
@@ -311,4 +312,4 @@ def read_eval_set(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-__all__ = ["MixtureDataset", "pick_description", "read_eval_set", "write_eval_set"]
+__all__ = ["MixtureDataset", "pick_description", "read_eval_set", "rms", "write_eval_set"]

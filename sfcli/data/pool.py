@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from sfcli.data.corpus import ClipRecord, Corpus, default_cache_dir
+from sfcli.data.mixing import rms
 from sfcli.errors import SfcliError
 
 _TRIES = 8
@@ -34,10 +35,6 @@ def open_pool(path: str | Path | None = None) -> Corpus | None:
         return None
     pool = Corpus.open(root)
     return pool if len(pool) else None
-
-
-def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
 
 
 def random_crop(
@@ -68,8 +65,8 @@ def random_crop(
             x = np.zeros(n, np.float32)
             start = int(rng.integers(n - length + 1))
             x[start : start + length] = pool.crop(clip, 0, length)
-        level = _rms(x)
-        if level >= max(_MIN_RMS, 0.25 * _rms(pool.audio(clip)) * min(1.0, (length / n) ** 0.5)):
+        level = rms(x)
+        if level >= max(_MIN_RMS, 0.25 * rms(pool.audio(clip)) * min(1.0, (length / n) ** 0.5)):
             return x, clip
         if best is None or level > best[0]:
             best = (level, x, clip)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from sfcli.data.mixing import rms
 from sfcli.embedder import Embedder
 from sfcli.errors import SfcliError
 from sfcli.train.conditioning import ConditioningCache, chosen_description, example_choices
@@ -77,9 +78,9 @@ class Example:
     def normalised(self) -> Example | None:
         """Scaled so that the mixture has RMS :data:`MIXTURE_RMS`; ``None`` when unusable as a training
         example (a near-silent target (unless ``absent``) or background, or a non-finite mixture)."""
-        scale = MIXTURE_RMS / max(_rms(self.mixture), 1e-12)
-        audible = self.absent or _rms(self.target) * scale > SILENCE_RMS
-        if not (audible and _rms(self.background) * scale > SILENCE_RMS and np.isfinite(self.mixture).all()):
+        scale = MIXTURE_RMS / max(rms(self.mixture), 1e-12)
+        audible = self.absent or rms(self.target) * scale > SILENCE_RMS
+        if not (audible and rms(self.background) * scale > SILENCE_RMS and np.isfinite(self.mixture).all()):
             return None
         return dataclasses.replace(
             self, mixture=self.mixture * scale, target=self.target * scale, background=self.background * scale
@@ -93,10 +94,6 @@ class Example:
 
 ExampleTransform = Callable[[Example, int], Example]
 """``transform(example, index)``: a changed example (deterministic for ``index``); see :func:`draw_example`."""
-
-
-def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
 
 
 def _item(dataset: Any, index: int) -> Mapping[str, Any]:
