@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
+from mixture_sets import add_arguments, query_vector, write_rows
 
 
 def _norm(v: np.ndarray) -> np.ndarray:
@@ -32,25 +32,10 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a, b) / max(float(np.linalg.norm(a) * np.linalg.norm(b)), 1e-12))
 
 
-def _query(sep, it, query: str) -> np.ndarray:
-    if query == "text":
-        return sep.embed_query(text=it.text)
-    if query == "audio":
-        return sep.embed_query(reference=it.ref, reference_sample_rate=it.ref_sample_rate)
-    if query == "absent-text":
-        return sep.embed_query(text=it.absent_text)
-    return sep.embed_query(reference=it.absent_ref, reference_sample_rate=it.sample_rate)
-
-
-def _has_query(it, query: str) -> bool:
-    need = {"text": it.text, "audio": it.ref, "absent-text": it.absent_text, "absent-audio": it.absent_ref}[query]
-    return need is not None and not (isinstance(need, str) and not need)
-
-
 def _record(sep, it, query: str, set_name: str) -> dict:
     from sfcli.evaluation import kept_db, score_mixture
 
-    q = _query(sep, it, query)
+    q = query_vector(sep, it, query)
     mix = it.mixture
     p1 = sep.separate(mix, it.sample_rate, embedding=q, check=False)
     t1, r1 = p1.target.reshape(-1), p1.residual.reshape(-1)
@@ -99,38 +84,15 @@ def summary(path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--kitchen20", type=Path)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    ap.add_argument("--n", type=int, default=100)
-    ap.add_argument("--valid-n", type=int, default=0, help="also corpus validation mixtures (seed 0)")
-    ap.add_argument("--queries", nargs="+", default=["text", "audio", "absent-text"])
-    ap.add_argument("--models", type=Path, default=None)
-    ap.add_argument("--out", type=Path)
-    ap.add_argument("--summary", type=Path)
+    add_arguments(ap, seeds=(0, 1), queries=("text", "audio", "absent-text"))
     args = ap.parse_args(argv)
     if args.summary:
         summary(args.summary)
         return 0
     from sfcli.api import Separator
-    from sfcli.data.labelled import labelled_mixtures, read_labelled
-    from sfcli.evaluation import generated_mixtures
 
     sep = Separator.from_pretrained(args.models)
-    sets = []
-    if args.valid_n:
-        sets.append(("valid", generated_mixtures(None, "valid", args.valid_n, 0)))
-    if args.kitchen20:
-        clips = read_labelled(args.kitchen20)
-        sets += [(f"k20-s{s}", labelled_mixtures(clips, "paper", s, args.n)) for s in args.seeds]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w") as fh, torch.inference_mode():
-        for name, items in sets:
-            for it in items:
-                for q in args.queries:
-                    if not _has_query(it, q):
-                        continue
-                    fh.write(json.dumps(_record(sep, it, q, name)) + "\n")
-                    fh.flush()
+    write_rows(args, lambda it, q, name: _record(sep, it, q, name))
     return 0
 
 

@@ -19,20 +19,13 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
+from mixture_sets import add_arguments, query_vector, write_rows
 
 
 def _record(sep, it, query: str, set_name: str) -> dict:
     from sfcli.evaluation import kept_db, score_mixture
 
-    if query == "text":
-        emb = sep.embed_query(text=it.text)
-    elif query == "audio":
-        emb = sep.embed_query(reference=it.ref, reference_sample_rate=it.ref_sample_rate)
-    elif query == "absent-text":
-        emb = sep.embed_query(text=it.absent_text)
-    else:
-        emb = sep.embed_query(reference=it.absent_ref, reference_sample_rate=it.sample_rate)
+    emb = query_vector(sep, it, query)
     res = sep.separate(it.mixture, it.sample_rate, embedding=emb, check=False)
     t, r = res.target.reshape(-1), res.residual.reshape(-1)
     q = emb / max(float(np.linalg.norm(emb)), 1e-12)
@@ -82,39 +75,16 @@ def summary(path: Path, margins: list[float]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--kitchen20", type=Path)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--n", type=int, default=100)
-    ap.add_argument("--valid-n", type=int, default=0, help="also corpus validation mixtures (seed 0)")
-    ap.add_argument("--queries", nargs="+", default=["text", "audio", "absent-text", "absent-audio"])
-    ap.add_argument("--models", type=Path, default=None)
-    ap.add_argument("--out", type=Path)
-    ap.add_argument("--summary", type=Path)
+    add_arguments(ap)
     ap.add_argument("--margins", type=float, nargs="+", default=[-1.0, 0.0, 0.05, 0.1, 0.2])
     args = ap.parse_args(argv)
     if args.summary:
         summary(args.summary, args.margins)
         return 0
     from sfcli.api import Separator
-    from sfcli.data.labelled import labelled_mixtures, read_labelled
-    from sfcli.evaluation import generated_mixtures
 
     sep = Separator.from_pretrained(args.models)
-    sets = []
-    if args.valid_n:
-        sets.append(("valid", generated_mixtures(None, "valid", args.valid_n, 0)))
-    if args.kitchen20:
-        clips = read_labelled(args.kitchen20)
-        sets += [(f"k20-s{s}", labelled_mixtures(clips, "paper", s, args.n)) for s in args.seeds]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w") as fh, torch.inference_mode():
-        for name, items in sets:
-            for it in items:
-                for q in args.queries:
-                    if (q == "absent-text" and not it.absent_text) or (q == "absent-audio" and it.absent_ref is None):
-                        continue
-                    fh.write(json.dumps(_record(sep, it, q, name)) + "\n")
-                    fh.flush()
+    write_rows(args, lambda it, q, name: _record(sep, it, q, name))
     return 0
 
 
