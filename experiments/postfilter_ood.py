@@ -11,6 +11,7 @@ shipped power (``plain``) and at power 1 (``plain-p1``), the shipped post-filter
 shipped post-filter at powers 1 and 1.25 (``shipped-p1.0``, ``shipped-p1.25``; its refiner was trained
 at 1.5), and waveform blends ``a * shipped + (1 - a) * raw``; each as SI-SDRi / SDRi (absent-sound queries: energy
 kept). Every variant goes through ``Separator.separate`` (2 s windows, overlap-add) as a user's file does.
+``--two-pass`` records the two-pass variants instead (:func:`record_two_pass`).
 """
 
 from __future__ import annotations
@@ -50,14 +51,40 @@ def record(seps: dict, it, query: str, set_name: str) -> dict:
     return row | {k: scores(t, it, query.startswith("absent")) for k, t in outs.items()}
 
 
+def record_two_pass(seps: dict, it, query: str, set_name: str) -> dict:
+    """``--two-pass``: the shipped two-pass target (the post-filter in each pass), the two passes without
+    it, and the post-filter (powers 1.5 and 1) applied once to that combined target, on the whole clip."""
+    import numpy as np
+    import torch
+
+    shipped, raw = seps["shipped"], seps["raw"]
+    emb = query_vector(shipped, it, query)
+    one = {"two": shipped, "two-raw": raw}
+    outs = {k: s.separate(it.mixture, it.sample_rate, embedding=emb, check=False).target for k, s in one.items()}
+    x = torch.from_numpy(np.asarray(it.mixture, dtype=np.float32).reshape(1, -1))
+    t = torch.from_numpy(np.asarray(outs["two-raw"], dtype=np.float32).reshape(1, -1))
+    c = torch.from_numpy(np.asarray(emb, dtype=np.float32).reshape(1, -1))
+    for name, power in (("two-pf-after", None), ("two-pf-after-p1", 1.0)):
+        outs[name] = shipped.filter.postfilter(x, t, c, power=power).numpy().reshape(-1)
+    row = {"set": set_name, "name": it.name, "category": it.category, "query": query}
+    return row | {k: scores(t, it, query.startswith("absent")) for k, t in outs.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_arguments(ap)
     ap.add_argument("--variants", nargs="+", help="only these separators (default: all)")
+    ap.add_argument("--two-pass", action="store_true", help="the two-pass variants instead (record_two_pass)")
     args = ap.parse_args(argv)
     if args.summary:
         variant_summary(args.summary)
+        return 0
+    if args.two_pass:
+        seps = separators(args.models, ["raw", "shipped"])
+        for sep in seps.values():
+            sep.two_pass = True
+        write_rows(args, lambda it, q, name: record_two_pass(seps, it, q, name))
         return 0
     seps = separators(args.models, args.variants)
     write_rows(args, lambda it, q, name: record(seps, it, q, name))
