@@ -1,7 +1,7 @@
 """Can SoundFilter itself tell which of its two outputs holds the queried sound? A cycle check.
 
     OMP_NUM_THREADS=1 python experiments/cycle_check.py --kitchen20 ../shared/data/kitchen20/manifest.jsonl \
-        --seeds 0 1 2 --n 50 --valid-n 100 --out /tmp/cycle/scores.jsonl
+        --seeds 0 1 2 --n 100 --valid-n 200 --out /tmp/cycle/scores.jsonl
     python experiments/cycle_check.py --summary /tmp/cycle/scores.jsonl
 
 Out of domain a quarter of the mixtures come back with target and residual the wrong way round, and
