@@ -1,7 +1,7 @@
 """The harness the per-mixture experiments share (not a script): which mixture sets to score, the query
 vector of each query kind, and one JSON line per (set, mixture, query).
 
-Sets: Kitchen20 (or any labelled manifest) under the paper protocol, one set ``k20-s<seed>`` per mixture
+Sets: Kitchen20 (or any labelled manifest) under the paper (or ESC-50) protocol, one set ``k20-s<seed>`` per mixture
 seed; ``--valid-n`` mixtures generated from the corpus's valid split (seed 0); the first ``--test-n``
 corpus test mixtures. Query kinds: ``text``, ``audio`` (another recording of the label, or a disjoint
 crop in domain), ``absent-text`` and ``absent-audio`` (a label in neither source).
@@ -28,6 +28,7 @@ def add_arguments(
     ap.add_argument("--kitchen20", type=Path, help="labelled manifest (paper protocol mixtures)")
     ap.add_argument("--seeds", type=int, nargs="+", default=list(seeds))
     ap.add_argument("--n", type=int, default=n, help="mixtures per seed")
+    ap.add_argument("--protocol", choices=["paper", "esc50"], default="paper", help="of the labelled mixtures")
     ap.add_argument("--valid-n", type=int, default=0, help="also corpus validation mixtures (seed 0)")
     ap.add_argument("--test-n", type=int, default=0, help="also the first N corpus test mixtures")
     ap.add_argument("--queries", nargs="+", default=list(queries), choices=QUERIES)
@@ -45,7 +46,7 @@ def mixture_sets(args: argparse.Namespace) -> list[tuple[str, list]]:
     sets: list[tuple[str, list]] = []
     if args.kitchen20:
         clips = read_labelled(args.kitchen20)
-        sets += [(f"k20-s{s}", labelled_mixtures(clips, "paper", s, args.n)) for s in args.seeds]
+        sets += [(f"k20-s{s}", labelled_mixtures(clips, args.protocol, s, args.n)) for s in args.seeds]
     if args.valid_n:
         sets.append(("valid", generated_mixtures(None, "valid", args.valid_n, 0)))
     if args.test_n:
