@@ -25,7 +25,7 @@ def add_arguments(
     ap: argparse.ArgumentParser, seeds: Sequence[int] = (0, 1, 2), n: int = 100, queries: Sequence[str] = QUERIES
 ) -> None:
     """The options every per-mixture experiment takes: sets, queries, models, ``--out`` and ``--summary``."""
-    ap.add_argument("--kitchen20", type=Path, help="labelled manifest (paper protocol mixtures)")
+    ap.add_argument("--kitchen20", type=Path, help="labelled manifest (its mixtures by --protocol)")
     ap.add_argument("--seeds", type=int, nargs="+", default=list(seeds))
     ap.add_argument("--n", type=int, default=n, help="mixtures per seed")
     ap.add_argument("--protocol", choices=["paper", "esc50"], default="paper", help="of the labelled mixtures")
