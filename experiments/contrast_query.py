@@ -21,11 +21,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from mixture_sets import add_arguments, query_vector, write_rows
-
-
-def _norm(v: np.ndarray) -> np.ndarray:
-    return v / max(float(np.linalg.norm(v)), 1e-12)
+from mixture_sets import add_arguments, query_vector, unit, write_rows
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
@@ -40,10 +36,10 @@ def _record(sep, it, query: str, set_name: str) -> dict:
     p1 = sep.separate(mix, it.sample_rate, embedding=q, check=False)
     t1, r1 = p1.target.reshape(-1), p1.residual.reshape(-1)
     emb = sep.words.embed_audio([t1, r1, mix], it.sample_rate)
-    q_other = _norm(emb[1])
+    q_other = unit(emb[1])
     p2 = sep.separate(mix, it.sample_rate, embedding=q_other, check=False)
     t2, r2 = p2.target.reshape(-1), p2.residual.reshape(-1)
-    q_again = _norm(sep.words.embed_audio([0.5 * (r1 + t2)], it.sample_rate)[0])
+    q_again = unit(sep.words.embed_audio([0.5 * (r1 + t2)], it.sample_rate)[0])
     r3 = sep.separate(mix, it.sample_rate, embedding=q_again, check=False).residual.reshape(-1)
     row = {
         "set": set_name,
@@ -51,8 +47,8 @@ def _record(sep, it, query: str, set_name: str) -> dict:
         "category": it.category,
         "query": query,
         "corr_t1_r2": _corr(t1, r2),
-        "cos_t1_q": float(_norm(emb[0]) @ _norm(q)),
-        "cos_r1_q": float(_norm(emb[1]) @ _norm(q)),
+        "cos_t1_q": float(unit(emb[0]) @ unit(q)),
+        "cos_r1_q": float(unit(emb[1]) @ unit(q)),
     }
     outputs = {
         "plain": t1,

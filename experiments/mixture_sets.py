@@ -54,6 +54,11 @@ def mixture_sets(args: argparse.Namespace) -> list[tuple[str, list]]:
     return sets
 
 
+def unit(v: np.ndarray) -> np.ndarray:
+    """``v`` scaled to unit length (float32); a zero vector stays zero."""
+    return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
+
+
 def has_query(it: Any, query: str) -> bool:
     """Whether mixture ``it`` can be asked ``query`` (in-domain mixtures have no absent-sound queries)."""
     need = {"text": it.text, "audio": it.ref, "absent-text": it.absent_text, "absent-audio": it.absent_ref}[query]

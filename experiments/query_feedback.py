@@ -2,7 +2,7 @@
 what came out as the residual, and separate again (Rocchio's relevance feedback, on SoundWords vectors).
 
     OMP_NUM_THREADS=2 python experiments/query_feedback.py --kitchen20 ../shared/data/kitchen20/manifest.jsonl \
-        --seeds 0 1 2 --n 100 --out /tmp/feedback/k20.jsonl
+        --seeds 0 1 2 --n 50 --out /tmp/feedback/k20.jsonl
     python experiments/query_feedback.py --summary /tmp/feedback/k20.jsonl
 
 For every mixture and query (text through the audio bank, audio, and the absent-sound queries) the first
@@ -18,39 +18,35 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from mixture_sets import add_arguments, query_vector, scores, variant_summary, write_rows
+from mixture_sets import add_arguments, query_vector, scores, unit, variant_summary, write_rows
 
 VARIANTS = [(0.5, 0.0), (1.0, 0.0), (0.0, 0.5), (0.5, 0.5), (1.0, 0.5), (1.0, 1.0)]
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
-
-
-def _targets(sep, it, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One-pass target for ``q`` and the two-pass target from ``q`` (second query: the residual's)."""
+def _targets(sep, it, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One-pass target for ``q``, the two-pass target from ``q`` and the second pass's query (the unit
+    embedding of the first residual)."""
     from sfcli.two_pass import combine
 
     t1 = sep.separate(it.mixture, it.sample_rate, embedding=q, check=False).target.reshape(-1)
-    r = _unit(sep.words.embed_audio([it.mixture - t1], it.sample_rate)[0])
+    r = unit(sep.words.embed_audio([it.mixture - t1], it.sample_rate)[0])
     t2 = sep.separate(it.mixture, it.sample_rate, embedding=r, check=False).target.reshape(-1)
-    return t1, combine(t1, it.mixture, t2)
+    return t1, combine(t1, it.mixture, t2), r
 
 
 def record(sep, it, query: str, set_name: str) -> dict:
     """Scores of every variant for one mixture and query."""
     absent = query.startswith("absent")
-    q = _unit(query_vector(sep, it, query))
-    t1, two = _targets(sep, it, q)
-    e = sep.words.embed_audio([t1, it.mixture - t1], it.sample_rate)
-    et, er = _unit(e[0]), _unit(e[1])
+    q = unit(query_vector(sep, it, query))
+    t1, two, er = _targets(sep, it, q)
+    et = unit(sep.words.embed_audio([t1], it.sample_rate)[0])
     row = {"set": set_name, "name": it.name, "category": it.category, "query": query}
     row["cos_t"], row["cos_r"] = float(et @ q), float(er @ q)
     row["one"] = scores(t1, it, absent)
     row["two"] = scores(two, it, absent)
     for beta, gamma in VARIANTS:
-        qf = _unit(q + beta * et - gamma * er)
-        tf, twof = _targets(sep, it, qf)
+        qf = unit(q + beta * et - gamma * er)
+        tf, twof, _ = _targets(sep, it, qf)
         row[f"fb{beta}-{gamma}"] = scores(tf, it, absent)
         row[f"fb{beta}-{gamma}+two"] = scores(twof, it, absent)
     return row
