@@ -1,5 +1,5 @@
-# Shared by experiments/bf16_convergence.sh, context_units.sh and procedural.sh (source it after `cd` to the
-# repository root): one 2-process x 1-thread train-filter run with the shipped architecture, exported at
+# Shared by experiments/bf16_convergence.sh, context_units.sh, procedural.sh and similar_backgrounds.sh
+# (source it after `cd` to the repository root): one 2-process x 1-thread train-filter run with the shipped architecture, exported at
 # its last step, and its scoring on Kitchen20 (out-of-domain) and the corpus test split (in-domain).
 # Settings: STEPS, N, WORK, CORPUS, POOL, K20, INIT (the model `train` starts from).
 STEPS="${STEPS:-600}" N="${N:-100}" WORK="${WORK:-/tmp/bf16}" INIT="${INIT:-models/soundfilter}"

@@ -75,6 +75,8 @@ def train_filter_cmd(
     swap_pairs: opt.SwapPairs = 0.0,
     procedural: opt.Procedural = 0.0,
     procedural_backgrounds: opt.ProceduralBackgrounds = 0.0,
+    similar_backgrounds: opt.SimilarBackgrounds = 0.0,
+    similar_any_group: opt.SimilarAnyGroup = False,
     residual_queries: opt.ResidualQueries = 0.0,
     bf16: opt.Bf16 = False,
     quiet: opt.Quiet = False,
@@ -94,7 +96,7 @@ def train_filter_cmd(
     opts.check()
     _warn_slow_bf16(args)
     sw = _words(args)
-    train_data, valid_data, descriptions = _datasets(args)
+    train_data, valid_data, descriptions = _datasets(args, sw)
     summary = train_filter(opts, train_data, valid_data, sw, descriptions=descriptions, progress=not quiet)
     if int(os.environ.get("RANK", "0")) == 0:
         sys.stdout.write(json.dumps(strict_json(summary), default=str) + "\n")
@@ -124,6 +126,8 @@ def _check(args: SimpleNamespace) -> None:
 
     if args.lr_schedule not in ("constant", "cosine"):
         raise SfcliError("--lr-schedule must be constant or cosine")
+    if args.similar_any_group and not args.similar_backgrounds:
+        raise SfcliError("--similar-any-group only changes --similar-backgrounds, which is 0")
     for option, value in (
         ("--lr", args.lr),
         ("--crop-seconds", args.crop_seconds),
@@ -162,8 +166,9 @@ def _words(args: SimpleNamespace) -> Any:
     return SoundWords.from_pretrained(args.words, device=args.device)
 
 
-def _datasets(args: SimpleNamespace) -> tuple[Any, Any, list[str]]:
-    """Training and validation mixtures + descriptions: --manifest, else --tiny tones, else the corpus."""
+def _datasets(args: SimpleNamespace, words: Any = None) -> tuple[Any, Any, list[str]]:
+    """Training and validation mixtures + descriptions: --manifest, else --tiny tones, else the corpus
+    (``words``: the SoundWords model, whose audio bank --similar-backgrounds reads)."""
     from sfcli.data.corpus import default_corpus_dir
     from sfcli.errors import SfcliError
     from sfcli.train.datasets import corpus_datasets, manifest_datasets, tone_datasets
@@ -181,7 +186,9 @@ def _datasets(args: SimpleNamespace) -> tuple[Any, Any, list[str]]:
         from sfcli.train.datasets import robust_corpus_datasets
 
         pool = args.pool or default_pool_dir()
-        return robust_corpus_datasets(root, args.seed, robust, pool if robust.label_free else None, args.crop_seconds)
+        bank = getattr(words, "audio_bank", None)
+        pool = pool if robust.label_free else None
+        return robust_corpus_datasets(root, args.seed, robust, pool, args.crop_seconds, bank)
     return corpus_datasets(root, args.seed, crop_seconds=args.crop_seconds, gain_db=args.gain_db)
 
 
@@ -203,6 +210,8 @@ def _robust_options(args: SimpleNamespace) -> Any:
         swap_pairs=args.swap_pairs,
         procedural=args.procedural,
         procedural_backgrounds=args.procedural_backgrounds,
+        similar_backgrounds=args.similar_backgrounds,
+        similar_any_group=args.similar_any_group,
     )
 
 

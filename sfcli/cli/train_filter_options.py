@@ -204,6 +204,24 @@ ProceduralBackgrounds = Annotated[
         help="Share of examples whose background is a procedural sound (a swapped pair queries it).",
     ),
 ]
+SimilarBackgrounds = Annotated[
+    float,
+    typer.Option(
+        "--similar-backgrounds",
+        min=0.0,
+        max=1.0,
+        help="Share of described examples whose background is a category that sounds like the target's "
+        "(one of the 10 nearest in the SoundWords audio bank).",
+    ),
+]
+SimilarAnyGroup = Annotated[
+    bool,
+    typer.Option(
+        "--similar-any-group",
+        help="Let --similar-backgrounds draw from the target's own coarse group too (two engines, two "
+        "footsteps), which plain mixtures never pair.",
+    ),
+]
 ResidualQueries = Annotated[
     float,
     typer.Option(

@@ -24,6 +24,10 @@ mixtures (:class:`sfcli.data.mixing.MixtureDataset`) extended with
   as for other-take queries, a new realisation with the same parameters; and a share of examples whose
   (first) background is one, so that real targets are also heard over such sounds (a swapped pair then
   queries the procedural background with its own query).
+* **similar backgrounds**: a share of described examples whose background comes from one of the
+  categories that sound most like the target's (nearest in SoundWords audio space; not of a
+  conflicting group unless ``similar_any_group``, e.g. two engines): two kitchen clatters rather than a
+  clatter over a song, so that the query and not the kind of sound has to say which one to return.
 
 Every example still satisfies ``mixture == target + background`` exactly (float32) and is deterministic
 for ``(seed, index)``. Items are the same dicts as :class:`MixtureDataset`'s plus ``absent`` and
@@ -43,6 +47,8 @@ from sfcli.data.mixing import SOURCE_RMS, MixtureDataset, _groups_conflict, _nor
 from sfcli.data.procedural import procedural_pair
 from sfcli.errors import SfcliError
 
+SIMILAR_K = 10  # a similar background comes from one of the target category's 10 nearest categories
+
 
 @dataclass
 class RobustOptions:
@@ -57,6 +63,8 @@ class RobustOptions:
     swap_pairs: float = 0.0  # share of example pairs whose second example is the first with the roles swapped
     procedural: float = 0.0  # share of examples whose target is a procedural sound (sfcli.data.procedural)
     procedural_backgrounds: float = 0.0  # share of examples whose first background is a procedural sound
+    similar_backgrounds: float = 0.0  # share of described examples with a background of a similar category
+    similar_any_group: bool = False  # similar backgrounds may share the target's coarse group (two engines)
 
     @property
     def enabled(self) -> bool:
@@ -70,6 +78,7 @@ class RobustOptions:
             or self.swap_pairs
             or self.procedural
             or self.procedural_backgrounds
+            or self.similar_backgrounds
         )
 
 
@@ -120,8 +129,11 @@ class RobustMixtures:
         crop_seconds: float = 2.0,
         length: int | None = None,
         rirs: list[np.ndarray] | None = None,
+        category_embeddings: dict[str, np.ndarray] | None = None,
     ) -> None:
-        """``pool`` is a corpus-format folder opened with :meth:`Corpus.open` (its ``train`` split is used)."""
+        """``pool`` is a corpus-format folder opened with :meth:`Corpus.open` (its ``train`` split is used);
+        ``category_embeddings`` (a SoundWords audio embedding per category, e.g. the mean of its clips')
+        say which categories are similar (:func:`nearest_categories`; needed for ``similar_backgrounds``)."""
         self.options = options or RobustOptions()
         self.corpus = corpus  # the described corpus (text expansion maps its train split to the audio bank)
         self.seed = int(seed)
@@ -131,6 +143,14 @@ class RobustMixtures:
             self.pool_ds = MixtureDataset(PoolCategories(pool), "train", seed + 1, crop_seconds, self.options.gain_db)
         if self.options.label_free > 0 and self.pool_ds is None:
             raise SfcliError("label-free examples need a pool (see scripts/corpus/unlabelled.py)")
+        self.similar: dict[str, list[str]] = {}
+        if self.options.similar_backgrounds > 0:
+            if not category_embeddings:
+                raise SfcliError("similar backgrounds need a SoundWords embedding of each category")
+            allowed = self.corpus_ds.background_categories
+            if self.options.similar_any_group:
+                allowed = {c: [b for b in self.corpus_ds.categories if b != c] for c in self.corpus_ds.categories}
+            self.similar = nearest_categories(category_embeddings, allowed)
         self.sample_rate = self.corpus_ds.sample_rate
         config = AugmentConfig.scaled(self.options.augment) if self.options.augment > 0 else AugmentConfig.off()
         self.augmenter = Augmenter(config, self.sample_rate, rirs if rirs is not None or config.reverb <= 0 else None)
@@ -224,6 +244,18 @@ class RobustMixtures:
         )
         return item
 
+    def _similar_background(self, item: dict[str, Any], i: int) -> None:
+        """With probability ``similar_backgrounds``, replace example ``i``'s background by a crop of a clip
+        of a category similar to the target's (drawn in its own stream, as the procedural sounds are)."""
+        rng = np.random.default_rng([self.seed, int(i), 24])
+        near = self.similar.get(item["category"])
+        if rng.random() >= self.options.similar_backgrounds or not near:
+            return
+        cat = near[int(rng.integers(len(near)))]
+        clip = self._random_clip(cat, rng)
+        crop, start = self.corpus_ds.random_crop_at(clip, rng)
+        item.update(background=crop, background_category=cat, background_clip_id=clip.id, background_start=start)
+
     def _procedural_background(self, item: dict[str, Any], i: int, rng: np.random.Generator) -> None:
         """Replace ``item``'s background by a procedural sound; keep that sound's query for a swapped pair."""
         n = int(np.asarray(item["background"]).size)
@@ -267,6 +299,8 @@ class RobustMixtures:
                 self._procedural(item, i, prng)
                 item["background_label_free"] = bool(label_free)  # where the (kept) background clip came from
                 label_free = True
+        if opts.similar_backgrounds > 0 and not label_free:
+            self._similar_background(item, i)
         if opts.procedural_backgrounds > 0:
             brng = np.random.default_rng([self.seed, int(i), 23])
             if brng.random() < opts.procedural_backgrounds:
@@ -313,6 +347,23 @@ class RobustMixtures:
         return item
 
 
+def nearest_categories(
+    embeddings: dict[str, np.ndarray], allowed: dict[str, list[str]], k: int = SIMILAR_K
+) -> dict[str, list[str]]:
+    """For each category, the ``k`` categories of ``allowed[category]`` whose (mean) embeddings are
+    nearest by cosine, most similar first; categories without an embedding are left out."""
+    names = [c for c in embeddings]
+    mat = np.stack([np.asarray(embeddings[c], dtype=np.float64) for c in names])
+    mat /= np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12)
+    index = {c: j for j, c in enumerate(names)}
+    out: dict[str, list[str]] = {}
+    for c in names:
+        cands = [b for b in allowed.get(c, []) if b in index and b != c]
+        sims = mat[[index[b] for b in cands]] @ mat[index[c]] if cands else np.zeros(0)
+        out[c] = [cands[j] for j in np.argsort(-sims, kind="stable")[:k]]
+    return out
+
+
 def _exchanged(base: dict[str, Any]) -> dict[str, Any]:
     """A copy of example ``base`` with target and background (audio, category, clip id) exchanged,
     marked ``swapped``, without ``base``'s query clip; the caller sets the query."""
@@ -334,4 +385,4 @@ def _group_of(ds: MixtureDataset, category: str) -> str:
     return str((getattr(clips[0], "extra", None) or {}).get("group") or "") if clips else ""
 
 
-__all__ = ["PoolCategories", "RobustMixtures", "RobustOptions"]
+__all__ = ["PoolCategories", "RobustMixtures", "RobustOptions", "nearest_categories"]

@@ -138,10 +138,17 @@ def corpus_datasets(
 
 
 def robust_corpus_datasets(
-    root: str | Path | None, seed: int, options: Any, pool: str | Path | None = None, crop_seconds: float = 2.0
+    root: str | Path | None,
+    seed: int,
+    options: Any,
+    pool: str | Path | None = None,
+    crop_seconds: float = 2.0,
+    bank: Any | None = None,
 ) -> tuple[Any, Any, list[str]]:
     """Like :func:`corpus_datasets`, but training on :class:`~sfcli.data.robust.RobustMixtures` with
-    ``options`` (and the label-free pool at ``pool``); validation stays on plain corpus mixtures."""
+    ``options`` (and the label-free pool at ``pool``); validation stays on plain corpus mixtures.
+    ``bank``: the SoundWords audio bank of the corpus's train split, whose rows say which categories
+    sound alike (needed for ``options.similar_backgrounds``)."""
     from sfcli.data.corpus import Corpus
     from sfcli.data.robust import RobustMixtures
 
@@ -150,12 +157,33 @@ def robust_corpus_datasets(
     if pool is not None and not Path(pool).exists():
         raise SfcliError(f"no label-free pool at {pool}; build it with scripts/corpus/unlabelled.py")
     pool_corpus = Corpus.open(pool) if pool is not None else None
-    train = RobustMixtures(corpus, "train", seed, options, pool_corpus, crop_seconds, length=2**62)
+    cat_emb = category_embeddings(bank, corpus) if options.similar_backgrounds > 0 else None
+    train = RobustMixtures(
+        corpus, "train", seed, options, pool_corpus, crop_seconds, length=2**62, category_embeddings=cat_emb
+    )
     return train, valid, descs
+
+
+def category_embeddings(bank: Any | None, corpus: Any) -> dict[str, np.ndarray]:
+    """The mean audio-bank row of each category of ``corpus``'s train split (the bank must have been
+    built from that split, one row per clip in its order, as ``scripts/make_audio_bank.py`` writes it)."""
+    clips = corpus.split("train")
+    if bank is None or len(bank) != len(clips):
+        have = "no audio bank" if bank is None else f"an audio bank of {len(bank)} rows"
+        raise SfcliError(
+            f"--similar-backgrounds needs the SoundWords audio bank of this corpus' train split ({len(clips)} "
+            f"clips); the model has {have} (rebuild it with scripts/make_audio_bank.py)"
+        )
+    rows = np.asarray(bank.embeddings, dtype=np.float32)
+    by_cat: dict[str, list[int]] = {}
+    for i, c in enumerate(clips):
+        by_cat.setdefault(c.category, []).append(i)
+    return {cat: rows[idx].mean(axis=0) for cat, idx in by_cat.items()}
 
 
 __all__ = [
     "ToneMixtures",
+    "category_embeddings",
     "check_manifest_audio",
     "corpus_datasets",
     "manifest_datasets",

@@ -133,6 +133,8 @@ def test_train_words_bad_numbers_are_one_line(cli, tmp_path: Path, extra: tuple[
         (("--absent", "2"), "--absent"),
         (("--other-take", "1.1"), "--other-take"),
         (("--swap-pairs", "-1"), "--swap-pairs"),
+        (("--similar-backgrounds", "1.5"), "--similar-backgrounds"),
+        (("--similar-any-group",), "--similar-any-group only changes --similar-backgrounds"),
         (("--residual-queries", "1.5"), "--residual-queries"),
         (("--max-sources", "5"), "--max-sources"),
         (("--warmup", "-1"), "--warmup"),

@@ -202,3 +202,87 @@ def test_procedural_backgrounds_are_exact_and_a_swapped_pair_queries_them(corpus
         assert second["cond_audio"].shape == (32000,) and np.isfinite(second["cond_audio"]).all()
         assert float(np.sqrt(np.mean(second["cond_audio"] ** 2))) > 1e-3
         np.testing.assert_array_equal(ds[i + 1]["cond_audio"], second["cond_audio"])  # deterministic
+
+
+def test_nearest_categories_ranks_by_cosine_within_the_allowed() -> None:
+    from sfcli.data.robust import nearest_categories
+
+    emb = {"a": np.array([1.0, 0.0]), "b": np.array([0.9, 0.1]), "c": np.array([0.0, 1.0]), "d": np.array([1, 0.5])}
+    allowed = {"a": ["b", "c", "d"], "b": ["a", "c"], "c": ["a", "b", "d", "zz"], "d": []}
+    near = nearest_categories(emb, allowed, k=2)
+    assert near["a"] == ["b", "d"] and near["b"] == ["a", "c"] and near["c"] == ["d", "b"] and near["d"] == []
+
+
+def test_similar_backgrounds_come_from_the_nearest_categories_and_stay_exact(corpus: Corpus, rirs) -> None:
+    # "dog" sounds like "bell" here, "rain" like "wind", ...: each target's background must be its neighbour
+    pairs = {"dog": "bell", "bell": "dog", "rain": "wind", "wind": "rain", "car": "dog"}
+    emb = {
+        "dog": np.array([1.0, 0.0, 0.0]),
+        "bell": np.array([0.9, 0.1, 0.0]),
+        "rain": np.array([0.0, 1.0, 0.0]),
+        "wind": np.array([0.1, 0.9, 0.0]),
+        "car": np.array([0.3, 0.0, 1.0]),
+    }
+    opts = RobustOptions(similar_backgrounds=1.0, augment=1.0, swap_pairs=1.0)
+    ds = RobustMixtures(corpus, seed=4, options=opts, length=40, rirs=rirs, category_embeddings=emb)
+    assert all(ds.similar[c][0] == b for c, b in pairs.items())
+    for i in range(0, 16, 2):
+        ex, swapped = ds[i], ds[i + 1]
+        assert ex["background_category"] in ds.similar[ex["category"]]
+        assert ex["background_category"] in ds.corpus_ds.background_categories[ex["category"]]
+        np.testing.assert_array_equal(ex["mixture"], ex["target"] + ex["background"])
+        assert swapped.get("swapped") and swapped["category"] == ex["background_category"]
+        np.testing.assert_array_equal(swapped["target"], ex["background"])
+    again = RobustMixtures(corpus, seed=4, options=opts, length=40, rirs=rirs, category_embeddings=emb)
+    np.testing.assert_array_equal(again[6]["mixture"], ds[6]["mixture"])
+
+
+def test_similar_backgrounds_leave_other_examples_alone_and_need_embeddings(corpus: Corpus) -> None:
+    emb = {c: np.eye(5)[j] for j, c in enumerate(["dog", "rain", "bell", "car", "wind"])}
+    opts = RobustOptions(similar_backgrounds=0.5)
+    half = RobustMixtures(corpus, seed=1, options=opts, length=40, category_embeddings=emb)
+    plain = RobustMixtures(corpus, seed=1, length=40)
+    changed = sum(not np.array_equal(half[i]["background"], plain[i]["background"]) for i in range(30))
+    same_target = all(np.array_equal(half[i]["target"], plain[i]["target"]) for i in range(30))
+    assert 5 <= changed <= 25 and same_target
+    with pytest.raises(SfcliError, match="similar backgrounds"):
+        RobustMixtures(corpus, options=RobustOptions(similar_backgrounds=0.5), length=4)
+
+
+def test_category_embeddings_average_the_bank_rows_of_each_category(corpus: Corpus) -> None:
+    from sfcli.train.datasets import category_embeddings
+    from sfcli.words.bank import AudioBank
+
+    clips = corpus.split("train")
+    rows = np.random.default_rng(0).standard_normal((len(clips), 4)).astype(np.float32)
+    bank = AudioBank(rows)
+    emb = category_embeddings(bank, corpus)
+    normed = bank.embeddings.numpy()
+    dog = [i for i, c in enumerate(clips) if c.category == "dog"]
+    assert sorted(emb) == sorted({c.category for c in clips})
+    np.testing.assert_allclose(emb["dog"], normed[dog].mean(axis=0), atol=1e-6)
+    with pytest.raises(SfcliError, match="audio bank of this corpus' train split"):
+        category_embeddings(AudioBank(rows[:-1]), corpus)
+    with pytest.raises(SfcliError, match="no audio bank"):
+        category_embeddings(None, corpus)
+
+
+def test_similar_backgrounds_of_any_group_may_share_the_targets_group(tmp_path: Path) -> None:
+    root = write_corpus(tmp_path / "g", [(c, "train", 3.0) for c in ["dog", "bell", "rain", "car"] for _ in range(2)])
+    rows = [json.loads(line) for line in (root / "clips.jsonl").read_text().splitlines()]
+    for r in rows:  # "dog" and "bell" share a coarse group: plain mixtures never pair them
+        r["group"] = "g" if r["category"] in ("dog", "bell") else ""
+    (root / "clips.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    corpus = Corpus.open(root)
+    emb = {"dog": np.array([1.0, 0.0]), "bell": np.array([0.95, 0.05]), "rain": np.array([0.0, 1.0])}
+    emb["car"] = np.array([0.5, 0.5])
+    opts = RobustOptions(similar_backgrounds=1.0)
+    plain = RobustMixtures(corpus, options=opts, length=8, category_embeddings=emb)
+    both = RobustMixtures(
+        corpus, options=dataclasses.replace(opts, similar_any_group=True), length=8, category_embeddings=emb
+    )
+    assert "bell" not in plain.similar["dog"] and plain.similar["dog"][0] == "car"
+    assert both.similar["dog"][0] == "bell" and "dog" not in both.similar["dog"]
+    ex = both[0]
+    assert ex["background_category"] in both.similar[ex["category"]]
+    np.testing.assert_array_equal(ex["mixture"], ex["target"] + ex["background"])
