@@ -9,6 +9,7 @@
 #
 #   SHARE=0.5 STEPS=600 WORK=/tmp/sim bash experiments/similar_backgrounds.sh
 #   SHARE=0.5 ANY_GROUP=1 NAME=sim0.5any-600 ...   # also from the target's own coarse group (--similar-any-group)
+#   SHARE=0.5 SEED=1 NAME=sim0.5-600-seed1 ...      # another fine-tune seed (SEED: train-filter --seed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARE="${SHARE:-0.5}" WORK="${WORK:-/tmp/sim}"
