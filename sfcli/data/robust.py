@@ -352,7 +352,7 @@ def nearest_categories(
 ) -> dict[str, list[str]]:
     """For each category, the ``k`` categories of ``allowed[category]`` whose (mean) embeddings are
     nearest by cosine, most similar first; categories without an embedding are left out."""
-    names = [c for c in embeddings]
+    names = list(embeddings)
     mat = np.stack([np.asarray(embeddings[c], dtype=np.float64) for c in names])
     mat /= np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12)
     index = {c: j for j, c in enumerate(names)}

@@ -71,6 +71,14 @@ def words_fingerprint(words: Any) -> str:
     return h.hexdigest()[:16]
 
 
+def bank_matches_clips(bank: Any, clips: Sequence[Any]) -> bool:
+    """Whether ``bank`` (a SoundWords audio bank) holds one row per clip of ``clips`` (a corpus's train
+    split, in order, as ``scripts/make_audio_bank.py`` builds it): same count and, where the bank lists
+    them, the same categories."""
+    cats = (getattr(bank, "info", None) or {}).get("categories")
+    return len(clips) == len(bank) and (cats is None or sorted({c.category for c in clips}) == list(cats))
+
+
 class TextExpander:
     """Training-time text conditioning through the SoundWords audio bank, as inference does it.
 
@@ -93,9 +101,7 @@ class TextExpander:
     def for_corpus(cls, bank: Any, corpus: Any) -> TextExpander:
         """Map a bank built from ``corpus``'s train split (``scripts/make_audio_bank.py``) to its clips."""
         clips = corpus.split("train") if corpus is not None and hasattr(corpus, "split") else []
-        info = getattr(bank, "info", None) or {}
-        cats = info.get("categories")
-        if len(clips) != len(bank) or (cats is not None and sorted({c.category for c in clips}) != list(cats)):
+        if not bank_matches_clips(bank, clips):
             raise SfcliError(
                 f"the audio bank ({len(bank)} rows) was not built from this corpus' train split ({len(clips)} "
                 "clips); rebuild it with scripts/make_audio_bank.py or train without --text-expansion"
@@ -212,6 +218,7 @@ __all__ = [
     "ConditioningCache",
     "Embedder",
     "TextExpander",
+    "bank_matches_clips",
     "chosen_description",
     "example_choices",
     "item_descriptions",

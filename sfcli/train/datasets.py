@@ -167,8 +167,10 @@ def robust_corpus_datasets(
 def category_embeddings(bank: Any | None, corpus: Any) -> dict[str, np.ndarray]:
     """The mean audio-bank row of each category of ``corpus``'s train split (the bank must have been
     built from that split, one row per clip in its order, as ``scripts/make_audio_bank.py`` writes it)."""
+    from sfcli.train.conditioning import bank_matches_clips
+
     clips = corpus.split("train")
-    if bank is None or len(bank) != len(clips):
+    if bank is None or not bank_matches_clips(bank, clips):
         have = "no audio bank" if bank is None else f"an audio bank of {len(bank)} rows"
         raise SfcliError(
             f"--similar-backgrounds needs the SoundWords audio bank of this corpus' train split ({len(clips)} "
