@@ -77,6 +77,8 @@ def train_filter_cmd(
     procedural_backgrounds: opt.ProceduralBackgrounds = 0.0,
     similar_backgrounds: opt.SimilarBackgrounds = 0.0,
     similar_any_group: opt.SimilarAnyGroup = False,
+    similar_pool: opt.SimilarPool = 0.0,
+    pool_other_take: opt.PoolOtherTake = 0.0,
     residual_queries: opt.ResidualQueries = 0.0,
     bf16: opt.Bf16 = False,
     quiet: opt.Quiet = False,
@@ -128,6 +130,10 @@ def _check(args: SimpleNamespace) -> None:
         raise SfcliError("--lr-schedule must be constant or cosine")
     if args.similar_any_group and not args.similar_backgrounds:
         raise SfcliError("--similar-any-group only changes --similar-backgrounds, which is 0")
+    for name in ("similar_pool", "pool_other_take"):
+        if getattr(args, name) and not args.label_free:
+            flag = "--" + name.replace("_", "-")
+            raise SfcliError(f"{flag} only changes label-free examples, and --label-free is 0")
     for option, value in (
         ("--lr", args.lr),
         ("--crop-seconds", args.crop_seconds),
@@ -212,6 +218,8 @@ def _robust_options(args: SimpleNamespace) -> Any:
         procedural_backgrounds=args.procedural_backgrounds,
         similar_backgrounds=args.similar_backgrounds,
         similar_any_group=args.similar_any_group,
+        similar_pool=args.similar_pool,
+        pool_other_take=args.pool_other_take,
     )
 
 

@@ -222,6 +222,26 @@ SimilarAnyGroup = Annotated[
         "footsteps), which plain mixtures never pair.",
     ),
 ]
+SimilarPool = Annotated[
+    float,
+    typer.Option(
+        "--similar-pool",
+        min=0.0,
+        max=1.0,
+        help="Share of label-free examples whose background is one of the 20 pool clips (of other sources) "
+        "nearest to the target's clip in SoundWords audio space (scripts/make_pool_embeddings.py).",
+    ),
+]
+PoolOtherTake = Annotated[
+    float,
+    typer.Option(
+        "--pool-other-take",
+        min=0.0,
+        max=1.0,
+        help="Share of label-free examples whose audio query is a crop of one of the 5 clips of the target's "
+        "source nearest to it in SoundWords audio space (scripts/make_pool_embeddings.py), not of its own clip.",
+    ),
+]
 ResidualQueries = Annotated[
     float,
     typer.Option(

@@ -8,6 +8,8 @@ A pool clip serves as a target (its conditioning crop comes from the same clip) 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from sfcli.errors import SfcliError
 
 _TRIES = 8
 _MIN_RMS = 1e-4  # -80 dBFS
+POOL_EMBEDDINGS = "soundwords"  # <pool>/soundwords.npy + .json, written by scripts/make_pool_embeddings.py
 
 
 def default_pool_dir() -> Path:
@@ -74,4 +77,25 @@ def random_crop(
     return best[1], best[2]
 
 
-__all__ = ["default_pool_dir", "open_pool", "random_crop"]
+def clip_ids_digest(clips: Sequence[ClipRecord]) -> str:
+    """A short digest of the clips' ids in their order (says which rows an embedding file belongs to)."""
+    return hashlib.sha1("\n".join(str(c.id) for c in clips).encode()).hexdigest()[:16]
+
+
+def pool_embeddings(root: str | Path, clips: Sequence[ClipRecord]) -> np.ndarray:
+    """The SoundWords audio embedding of each of ``clips`` (the pool's train split at ``root``, in its
+    order), float32 ``(len(clips), dim)``, as ``scripts/make_pool_embeddings.py`` wrote them; a missing
+    file or one made for other clips raises :class:`~sfcli.errors.SfcliError`."""
+    base = Path(root).expanduser() / POOL_EMBEDDINGS
+    hint = f"run: python scripts/make_pool_embeddings.py --pool {Path(root).expanduser()}"
+    try:
+        info = json.loads(base.with_suffix(".json").read_text())
+        rows = np.load(base.with_suffix(".npy"))
+    except (OSError, ValueError) as e:
+        raise SfcliError(f"no readable pool embeddings at {base}.npy ({hint})") from e
+    if info.get("clip_ids") != clip_ids_digest(clips) or len(rows) != len(clips):
+        raise SfcliError(f"the pool embeddings at {base}.npy were made for other clips ({hint})")
+    return np.asarray(rows, dtype=np.float32)
+
+
+__all__ = ["POOL_EMBEDDINGS", "clip_ids_digest", "default_pool_dir", "open_pool", "pool_embeddings", "random_crop"]

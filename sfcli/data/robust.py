@@ -42,12 +42,15 @@ from typing import Any
 
 import numpy as np
 
+from sfcli.data.alike import nearest_categories, nearest_clips
 from sfcli.data.augment import AugmentConfig, Augmenter
 from sfcli.data.mixing import SOURCE_RMS, MixtureDataset, _groups_conflict, _normalise, pick_description
 from sfcli.data.procedural import procedural_pair
 from sfcli.errors import SfcliError
 
 SIMILAR_K = 10  # a similar background comes from one of the target category's 10 nearest categories
+SIMILAR_POOL_K = 20  # a similar pool background comes from one of the target clip's 20 nearest pool clips
+POOL_TAKE_K = 5  # a pool other-take query comes from one of the 5 nearest clips of the target's source
 
 
 @dataclass
@@ -65,6 +68,8 @@ class RobustOptions:
     procedural_backgrounds: float = 0.0  # share of examples whose first background is a procedural sound
     similar_backgrounds: float = 0.0  # share of described examples with a background of a similar category
     similar_any_group: bool = False  # similar backgrounds may share the target's coarse group (two engines)
+    similar_pool: float = 0.0  # share of label-free examples with a background of a nearby pool clip
+    pool_other_take: float = 0.0  # share of label-free examples queried by a nearby clip of the same source
 
     @property
     def enabled(self) -> bool:
@@ -79,6 +84,8 @@ class RobustOptions:
             or self.procedural
             or self.procedural_backgrounds
             or self.similar_backgrounds
+            or self.similar_pool
+            or self.pool_other_take
         )
 
 
@@ -130,10 +137,13 @@ class RobustMixtures:
         length: int | None = None,
         rirs: list[np.ndarray] | None = None,
         category_embeddings: dict[str, np.ndarray] | None = None,
+        pool_embeddings: np.ndarray | None = None,
     ) -> None:
         """``pool`` is a corpus-format folder opened with :meth:`Corpus.open` (its ``train`` split is used);
         ``category_embeddings`` (a SoundWords audio embedding per category, e.g. the mean of its clips')
-        say which categories are similar (:func:`nearest_categories`; needed for ``similar_backgrounds``)."""
+        say which categories are similar (:func:`~sfcli.data.alike.nearest_categories`; needed for
+        ``similar_backgrounds``); ``pool_embeddings`` (one row per clip of the pool's train split, in its
+        order; :func:`sfcli.data.pool.pool_embeddings`) which pool clips are (needed for ``similar_pool``)."""
         self.options = options or RobustOptions()
         self.corpus = corpus  # the described corpus (text expansion maps its train split to the audio bank)
         self.seed = int(seed)
@@ -150,7 +160,13 @@ class RobustMixtures:
             allowed = self.corpus_ds.background_categories
             if self.options.similar_any_group:
                 allowed = {c: [b for b in self.corpus_ds.categories if b != c] for c in self.corpus_ds.categories}
-            self.similar = nearest_categories(category_embeddings, allowed)
+            self.similar = nearest_categories(category_embeddings, allowed, SIMILAR_K)
+        self._pool_near: dict[str, list[Any]] = {}
+        if self.options.similar_pool > 0:
+            self._pool_near = self._nearest_pool_clips(pool_embeddings, SIMILAR_POOL_K, False)
+        self._pool_takes: dict[str, list[Any]] = {}
+        if self.options.pool_other_take > 0:
+            self._pool_takes = self._nearest_pool_clips(pool_embeddings, POOL_TAKE_K, True)
         self.sample_rate = self.corpus_ds.sample_rate
         config = AugmentConfig.scaled(self.options.augment) if self.options.augment > 0 else AugmentConfig.off()
         self.augmenter = Augmenter(config, self.sample_rate, rirs if rirs is not None or config.reverb <= 0 else None)
@@ -161,6 +177,18 @@ class RobustMixtures:
 
     def __len__(self) -> int:
         return self.length
+
+    def _nearest_pool_clips(self, embeddings: np.ndarray | None, k: int, same: bool) -> dict[str, list[Any]]:
+        """Each pool clip's id -> its ``k`` nearest pool clips of other sources (``same``: of its own)."""
+        if self.pool_ds is None:
+            raise SfcliError("similar pool clips need label-free examples (a pool and a label-free share)")
+        clips = self.pool_ds.corpus.split("train")
+        if embeddings is None or len(embeddings) != len(clips):
+            raise SfcliError("similar pool clips need a SoundWords embedding of each pool clip")
+        emb = np.asarray(embeddings, dtype=np.float32)
+        emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        near = nearest_clips(emb, [c.category for c in clips], k, same_group=same)
+        return {c.id: [clips[j] for j in row if j >= 0] for c, row in zip(clips, near, strict=True)}
 
     def _other_category(self, category: str, exclude: set[str], rng: np.random.Generator) -> str:
         """A described category outside ``exclude`` whose group does not conflict with ``category``'s."""
@@ -256,6 +284,29 @@ class RobustMixtures:
         crop, start = self.corpus_ds.random_crop_at(clip, rng)
         item.update(background=crop, background_category=cat, background_clip_id=clip.id, background_start=start)
 
+    def _similar_pool_background(self, item: dict[str, Any], i: int) -> None:
+        """With probability ``similar_pool``, replace label-free example ``i``'s background by a crop of one
+        of the pool clips nearest to its target's clip (from another source; drawn in its own stream)."""
+        rng = np.random.default_rng([self.seed, int(i), 25])
+        near = self._pool_near.get(item["clip_id"])
+        if rng.random() >= self.options.similar_pool or not near or self.pool_ds is None:
+            return
+        clip = near[int(rng.integers(len(near)))]
+        crop, start = self.pool_ds.random_crop_at(clip, rng)
+        item.update(
+            background=crop, background_category=clip.category, background_clip_id=clip.id, background_start=start
+        )
+
+    def _pool_other_take(self, item: dict[str, Any], i: int) -> None:
+        """With probability ``pool_other_take``, replace label-free example ``i``'s audio query by a crop of
+        one of the clips of its target's source nearest to the target's clip (drawn in its own stream)."""
+        rng = np.random.default_rng([self.seed, int(i), 26])
+        takes = self._pool_takes.get(item["clip_id"])
+        if rng.random() >= self.options.pool_other_take or not takes or self.pool_ds is None:
+            return
+        clip = takes[int(rng.integers(len(takes)))]
+        item.update(cond_audio=self.pool_ds.random_crop(clip, rng), query_clip_id=clip.id)
+
     def _procedural_background(self, item: dict[str, Any], i: int, rng: np.random.Generator) -> None:
         """Replace ``item``'s background by a procedural sound; keep that sound's query for a swapped pair."""
         n = int(np.asarray(item["background"]).size)
@@ -293,6 +344,8 @@ class RobustMixtures:
         rng = np.random.default_rng([self.seed, int(i), 20])
         label_free = self.pool_ds is not None and rng.random() < opts.label_free
         item = dict((self.pool_ds if label_free else self.corpus_ds)[i])
+        if opts.similar_pool > 0 and label_free:
+            self._similar_pool_background(item, i)
         if opts.procedural > 0:  # its own stream, so that runs without it see the examples they saw before
             prng = np.random.default_rng([self.seed, int(i), 22])
             if prng.random() < opts.procedural:
@@ -333,6 +386,8 @@ class RobustMixtures:
         # drawn only when asked for, so that runs without it see exactly the examples they saw before
         if opts.other_take > 0 and not (label_free or absent) and rng.random() < opts.other_take:
             self._other_take(item, rng)
+        if opts.pool_other_take > 0 and label_free and not absent:
+            self._pool_other_take(item, i)
         item.update(
             mixture=mixture.astype(np.float32),
             target=target.astype(np.float32),
@@ -345,23 +400,6 @@ class RobustMixtures:
         if label_free and not absent:
             item["text"] = None
         return item
-
-
-def nearest_categories(
-    embeddings: dict[str, np.ndarray], allowed: dict[str, list[str]], k: int = SIMILAR_K
-) -> dict[str, list[str]]:
-    """For each category, the ``k`` categories of ``allowed[category]`` whose (mean) embeddings are
-    nearest by cosine, most similar first; categories without an embedding are left out."""
-    names = list(embeddings)
-    mat = np.stack([np.asarray(embeddings[c], dtype=np.float64) for c in names])
-    mat /= np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12)
-    index = {c: j for j, c in enumerate(names)}
-    out: dict[str, list[str]] = {}
-    for c in names:
-        cands = [b for b in allowed.get(c, []) if b in index and b != c]
-        sims = mat[[index[b] for b in cands]] @ mat[index[c]] if cands else np.zeros(0)
-        out[c] = [cands[j] for j in np.argsort(-sims, kind="stable")[:k]]
-    return out
 
 
 def _exchanged(base: dict[str, Any]) -> dict[str, Any]:

@@ -148,7 +148,8 @@ def robust_corpus_datasets(
     """Like :func:`corpus_datasets`, but training on :class:`~sfcli.data.robust.RobustMixtures` with
     ``options`` (and the label-free pool at ``pool``); validation stays on plain corpus mixtures.
     ``bank``: the SoundWords audio bank of the corpus's train split, whose rows say which categories
-    sound alike (needed for ``options.similar_backgrounds``)."""
+    sound alike (needed for ``options.similar_backgrounds``); ``options.similar_pool`` and
+    ``options.pool_other_take`` read the pool's clip embeddings (:func:`sfcli.data.pool.pool_embeddings`)."""
     from sfcli.data.corpus import Corpus
     from sfcli.data.robust import RobustMixtures
 
@@ -158,8 +159,21 @@ def robust_corpus_datasets(
         raise SfcliError(f"no label-free pool at {pool}; build it with scripts/corpus/unlabelled.py")
     pool_corpus = Corpus.open(pool) if pool is not None else None
     cat_emb = category_embeddings(bank, corpus) if options.similar_backgrounds > 0 else None
+    pool_emb = None
+    if (options.similar_pool > 0 or options.pool_other_take > 0) and pool_corpus is not None:
+        from sfcli.data.pool import pool_embeddings
+
+        pool_emb = pool_embeddings(pool, pool_corpus.split("train"))
     train = RobustMixtures(
-        corpus, "train", seed, options, pool_corpus, crop_seconds, length=2**62, category_embeddings=cat_emb
+        corpus,
+        "train",
+        seed,
+        options,
+        pool_corpus,
+        crop_seconds,
+        length=2**62,
+        category_embeddings=cat_emb,
+        pool_embeddings=pool_emb,
     )
     return train, valid, descs
 

@@ -100,11 +100,13 @@ def test_mixture_options_reach_the_training_mixtures() -> None:
         procedural_backgrounds=0.2,
         similar_backgrounds=0.5,
         similar_any_group=True,
+        similar_pool=0.4,
+        pool_other_take=0.2,
     )
     o = _robust_options(args)
     assert (o.label_free, o.absent, o.gain_db, o.augment, o.other_take, o.swap_pairs) == (0.3, 0.1, 6.0, 1.0, 0.5, 1.0)
     assert (o.procedural, o.procedural_backgrounds) == (0.25, 0.2) and o.extra_sources == (0.65, 0.35)
-    assert (o.similar_backgrounds, o.similar_any_group) == (0.5, True)
+    assert (o.similar_backgrounds, o.similar_any_group, o.similar_pool, o.pool_other_take) == (0.5, True, 0.4, 0.2)
     only_procedural = {k: 0.0 for k in vars(args)} | {"max_sources": 2, "gain_db": 4.0, "procedural": 0.5}
     assert _robust_options(SimpleNamespace(**only_procedural)).enabled  # procedural alone leaves the plain mixtures
     only_similar = {k: 0.0 for k in vars(args)} | {"max_sources": 2, "gain_db": 4.0, "similar_backgrounds": 0.5}

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sfcli.data.pool import default_pool_dir, open_pool, random_crop
+from sfcli.data.pool import POOL_EMBEDDINGS, clip_ids_digest, default_pool_dir, open_pool, pool_embeddings, random_crop
 from sfcli.errors import SfcliError
 
 SR = 16000
@@ -92,3 +92,20 @@ def test_short_clip_is_padded_and_kinds_filter(tmp_path: Path) -> None:
         assert x.shape == (SR,) and int(np.count_nonzero(x)) <= SR // 2
     with pytest.raises(SfcliError):
         random_crop(pool, SR, np.random.default_rng(0), kinds=("sfx",))
+
+
+def test_pool_embeddings_load_for_their_clips_only(tmp_path: Path) -> None:
+    root = write_pool(tmp_path / "pool", [(_noise(1.0, i), "sfx") for i in range(3)])
+    pool = open_pool(root)
+    assert pool is not None
+    clips = pool.split("train")
+    with pytest.raises(SfcliError, match=r"make_pool_embeddings\.py"):
+        pool_embeddings(root, clips)  # not written yet
+    rows = np.arange(6, dtype=np.float16).reshape(3, 2)
+    np.save(root / f"{POOL_EMBEDDINGS}.npy", rows)
+    (root / f"{POOL_EMBEDDINGS}.json").write_text(json.dumps({"clips": 3, "clip_ids": clip_ids_digest(clips)}))
+    got = pool_embeddings(root, clips)
+    assert got.dtype == np.float32 and got.tolist() == rows.astype(np.float32).tolist()
+    with pytest.raises(SfcliError, match="made for other clips"):
+        pool_embeddings(root, clips[:2])
+    assert clip_ids_digest(clips) != clip_ids_digest(clips[::-1])

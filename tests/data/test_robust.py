@@ -204,15 +204,6 @@ def test_procedural_backgrounds_are_exact_and_a_swapped_pair_queries_them(corpus
         np.testing.assert_array_equal(ds[i + 1]["cond_audio"], second["cond_audio"])  # deterministic
 
 
-def test_nearest_categories_ranks_by_cosine_within_the_allowed() -> None:
-    from sfcli.data.robust import nearest_categories
-
-    emb = {"a": np.array([1.0, 0.0]), "b": np.array([0.9, 0.1]), "c": np.array([0.0, 1.0]), "d": np.array([1, 0.5])}
-    allowed = {"a": ["b", "c", "d"], "b": ["a", "c"], "c": ["a", "b", "d", "zz"], "d": []}
-    near = nearest_categories(emb, allowed, k=2)
-    assert near["a"] == ["b", "d"] and near["b"] == ["a", "c"] and near["c"] == ["d", "b"] and near["d"] == []
-
-
 def test_similar_backgrounds_come_from_the_nearest_categories_and_stay_exact(corpus: Corpus, rirs) -> None:
     # "dog" sounds like "bell" here, "rain" like "wind", ...: each target's background must be its neighbour
     pairs = {"dog": "bell", "bell": "dog", "rain": "wind", "wind": "rain", "car": "dog"}
@@ -286,3 +277,57 @@ def test_similar_backgrounds_of_any_group_may_share_the_targets_group(tmp_path: 
     ex = both[0]
     assert ex["background_category"] in both.similar[ex["category"]]
     np.testing.assert_array_equal(ex["mixture"], ex["target"] + ex["background"])
+
+
+def test_similar_pool_backgrounds_come_from_the_target_clips_neighbours(corpus: Corpus, pool: Corpus, rirs) -> None:
+    # pool clips p0000..p0005 of sources pkg0, pkg1, pkg2, pkg0, pkg1, pkg2; p0000 sounds like p0004 (another
+    # source), p0003 (its own source, never chosen) aside
+    emb = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0.01, 0], [0.9, 0.1, 0], [0, 0.9, 0.1]], np.float32)
+    opts = RobustOptions(label_free=1.0, similar_pool=1.0, augment=1.0, swap_pairs=1.0)
+    ds = RobustMixtures(corpus, seed=3, options=opts, pool=pool, length=40, rirs=rirs, pool_embeddings=emb)
+    assert ds._pool_near["p0000"][0].id == "p0004"
+    assert all(c.category != "pool:pkg0" for c in ds._pool_near["p0000"])
+    for i in range(0, 12, 2):
+        ex, swapped = ds[i], ds[i + 1]
+        assert ex["label_free"] and ex["background_clip_id"] in {c.id for c in ds._pool_near[ex["clip_id"]]}
+        np.testing.assert_array_equal(ex["mixture"], ex["target"] + ex["background"])
+        assert swapped.get("swapped") and swapped["clip_id"] == ex["background_clip_id"]
+        np.testing.assert_array_equal(swapped["target"], ex["background"])
+    again = RobustMixtures(corpus, seed=3, options=opts, pool=pool, length=40, rirs=rirs, pool_embeddings=emb)
+    np.testing.assert_array_equal(again[4]["mixture"], ds[4]["mixture"])
+
+
+def test_similar_pool_backgrounds_leave_described_examples_alone_and_need_embeddings(
+    corpus: Corpus, pool: Corpus
+) -> None:
+    emb = np.eye(6, dtype=np.float32)
+    half = RobustMixtures(corpus, seed=1, options=RobustOptions(label_free=0.5, similar_pool=0.5), pool=pool,
+                          length=60, pool_embeddings=emb)  # fmt: skip
+    plain = RobustMixtures(corpus, seed=1, options=RobustOptions(label_free=0.5), pool=pool, length=60)
+    changed = [not np.array_equal(half[i]["background"], plain[i]["background"]) for i in range(40)]
+    assert all(np.array_equal(half[i]["target"], plain[i]["target"]) for i in range(40))
+    assert not any(c for i, c in enumerate(changed) if not plain[i]["label_free"])
+    assert 3 <= sum(changed) <= sum(plain[i]["label_free"] for i in range(40)) - 3
+    with pytest.raises(SfcliError, match="embedding of each pool clip"):
+        RobustMixtures(corpus, options=RobustOptions(label_free=0.5, similar_pool=0.5), pool=pool, length=4)
+    with pytest.raises(SfcliError, match="need label-free examples"):
+        RobustMixtures(corpus, options=RobustOptions(similar_pool=0.5), pool=pool, length=4, pool_embeddings=emb)
+
+
+def test_pool_other_takes_query_a_neighbour_of_the_same_source(corpus: Corpus, pool: Corpus, rirs) -> None:
+    # p0000 and p0003 share source pkg0 and sound alike; every label-free query must come from the source's
+    # other clip, the target and background untouched
+    emb = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0.01, 0], [0.9, 0.1, 0], [0, 0.9, 0.1]], np.float32)
+    opts = RobustOptions(label_free=1.0, pool_other_take=1.0, augment=1.0)
+    ds = RobustMixtures(corpus, seed=3, options=opts, pool=pool, length=40, rirs=rirs, pool_embeddings=emb)
+    plain = RobustMixtures(corpus, seed=3, options=dataclasses.replace(opts, pool_other_take=0.0), pool=pool,
+                           length=40, rirs=rirs)  # fmt: skip
+    assert [c.id for c in ds._pool_takes["p0000"]] == ["p0003"]
+    for i in range(10):
+        ex, base = ds[i], plain[i]
+        src = {c.id: c.category for c in ds.pool_ds.clips}
+        assert ex["query_clip_id"] != ex["clip_id"] and src[ex["query_clip_id"]] == src[ex["clip_id"]]
+        np.testing.assert_array_equal(ex["mixture"], base["mixture"])
+        assert not np.array_equal(ex["cond_audio"], base["cond_audio"])
+    with pytest.raises(SfcliError, match="embedding of each pool clip"):
+        RobustMixtures(corpus, options=RobustOptions(label_free=0.5, pool_other_take=0.5), pool=pool, length=4)
