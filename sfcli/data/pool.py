@@ -8,10 +8,12 @@ A pool clip serves as a target (its conditioning crop comes from the same clip) 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -77,6 +79,40 @@ def random_crop(
     return best[1], best[2]
 
 
+class PoolCategories:
+    """A label-free pool corpus seen with one pseudo-category per source package / set.
+
+    :class:`MixtureDataset` then draws a target clip and a background from *another source*, which is
+    all that query-by-example training needs; the records keep their audio offsets.
+    """
+
+    def __init__(self, pool: Any) -> None:
+        self.inner = pool
+        self.sample_rate = int(getattr(pool, "sample_rate", 16000))
+        self._splits: dict[str, list[Any]] = {}
+
+    def split(self, name: str) -> list[Any]:
+        """The pool's clips of split ``name`` with ``category = "pool:<source>"`` and no group."""
+        if name not in self._splits:
+            self._splits[name] = [
+                dataclasses.replace(c, category=f"pool:{c.source or 'unknown'}", extra={**(c.extra or {}), "group": ""})
+                for c in self.inner.split(name)
+            ]
+        return self._splits[name]
+
+    def audio(self, clip: Any) -> np.ndarray:
+        """The whole clip as float32."""
+        return self.inner.audio(clip)
+
+    def crop(self, clip: Any, start: int, length: int) -> np.ndarray:
+        """``length`` samples of the clip from ``start``."""
+        return self.inner.crop(clip, start, length)
+
+    def num_samples(self, clip: Any) -> int:
+        """The clip's length in samples."""
+        return self.inner.num_samples(clip)
+
+
 def clip_ids_digest(clips: Sequence[ClipRecord]) -> str:
     """A short digest of the clips' ids in their order (says which rows an embedding file belongs to)."""
     return hashlib.sha1("\n".join(str(c.id) for c in clips).encode()).hexdigest()[:16]
@@ -98,4 +134,12 @@ def pool_embeddings(root: str | Path, clips: Sequence[ClipRecord]) -> np.ndarray
     return np.asarray(rows, dtype=np.float32)
 
 
-__all__ = ["POOL_EMBEDDINGS", "clip_ids_digest", "default_pool_dir", "open_pool", "pool_embeddings", "random_crop"]
+__all__ = [
+    "POOL_EMBEDDINGS",
+    "PoolCategories",
+    "clip_ids_digest",
+    "default_pool_dir",
+    "open_pool",
+    "pool_embeddings",
+    "random_crop",
+]

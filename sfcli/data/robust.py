@@ -36,7 +36,6 @@ for ``(seed, index)``. Items are the same dicts as :class:`MixtureDataset`'s plu
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +44,7 @@ import numpy as np
 from sfcli.data.alike import nearest_categories, nearest_clips
 from sfcli.data.augment import AugmentConfig, Augmenter
 from sfcli.data.mixing import SOURCE_RMS, MixtureDataset, _groups_conflict, _normalise, pick_description
+from sfcli.data.pool import PoolCategories
 from sfcli.data.procedural import procedural_pair
 from sfcli.errors import SfcliError
 
@@ -87,40 +87,6 @@ class RobustOptions:
             or self.similar_pool
             or self.pool_other_take
         )
-
-
-class PoolCategories:
-    """A label-free pool corpus seen with one pseudo-category per source package / set.
-
-    :class:`MixtureDataset` then draws a target clip and a background from *another source*, which is
-    all that query-by-example training needs; the records keep their audio offsets.
-    """
-
-    def __init__(self, pool: Any) -> None:
-        self.inner = pool
-        self.sample_rate = int(getattr(pool, "sample_rate", 16000))
-        self._splits: dict[str, list[Any]] = {}
-
-    def split(self, name: str) -> list[Any]:
-        """The pool's clips of split ``name`` with ``category = "pool:<source>"`` and no group."""
-        if name not in self._splits:
-            self._splits[name] = [
-                dataclasses.replace(c, category=f"pool:{c.source or 'unknown'}", extra={**(c.extra or {}), "group": ""})
-                for c in self.inner.split(name)
-            ]
-        return self._splits[name]
-
-    def audio(self, clip: Any) -> np.ndarray:
-        """The whole clip as float32."""
-        return self.inner.audio(clip)
-
-    def crop(self, clip: Any, start: int, length: int) -> np.ndarray:
-        """``length`` samples of the clip from ``start``."""
-        return self.inner.crop(clip, start, length)
-
-    def num_samples(self, clip: Any) -> int:
-        """The clip's length in samples."""
-        return self.inner.num_samples(clip)
 
 
 class RobustMixtures:
@@ -289,7 +255,7 @@ class RobustMixtures:
         of the pool clips nearest to its target's clip (from another source; drawn in its own stream)."""
         rng = np.random.default_rng([self.seed, int(i), 25])
         near = self._pool_near.get(item["clip_id"])
-        if rng.random() >= self.options.similar_pool or not near or self.pool_ds is None:
+        if self.options.similar_pool <= 0 or rng.random() >= self.options.similar_pool or not near or not self.pool_ds:
             return
         clip = near[int(rng.integers(len(near)))]
         crop, start = self.pool_ds.random_crop_at(clip, rng)
@@ -302,7 +268,7 @@ class RobustMixtures:
         one of the clips of its target's source nearest to the target's clip (drawn in its own stream)."""
         rng = np.random.default_rng([self.seed, int(i), 26])
         takes = self._pool_takes.get(item["clip_id"])
-        if rng.random() >= self.options.pool_other_take or not takes or self.pool_ds is None:
+        if self.options.pool_other_take <= 0 or rng.random() >= self.options.pool_other_take or not takes:
             return
         clip = takes[int(rng.integers(len(takes)))]
         item.update(cond_audio=self.pool_ds.random_crop(clip, rng), query_clip_id=clip.id)
@@ -344,8 +310,9 @@ class RobustMixtures:
         rng = np.random.default_rng([self.seed, int(i), 20])
         label_free = self.pool_ds is not None and rng.random() < opts.label_free
         item = dict((self.pool_ds if label_free else self.corpus_ds)[i])
-        if opts.similar_pool > 0 and label_free:
+        if label_free and (opts.similar_pool > 0 or opts.pool_other_take > 0):
             self._similar_pool_background(item, i)
+            self._pool_other_take(item, i)
         if opts.procedural > 0:  # its own stream, so that runs without it see the examples they saw before
             prng = np.random.default_rng([self.seed, int(i), 22])
             if prng.random() < opts.procedural:
@@ -386,8 +353,6 @@ class RobustMixtures:
         # drawn only when asked for, so that runs without it see exactly the examples they saw before
         if opts.other_take > 0 and not (label_free or absent) and rng.random() < opts.other_take:
             self._other_take(item, rng)
-        if opts.pool_other_take > 0 and label_free and not absent:
-            self._pool_other_take(item, i)
         item.update(
             mixture=mixture.astype(np.float32),
             target=target.astype(np.float32),
