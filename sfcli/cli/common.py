@@ -20,6 +20,12 @@ from sfcli.errors import OutputError, SfcliError
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def adapt_option(help_text: str) -> typer.models.OptionInfo:
+    """The ``--adapt STEPS`` option (0-1000 fine-tuning steps on the reference) that ``separate`` and
+    ``eval`` share, with each command's own help."""
+    return typer.Option("--adapt", min=0, max=1000, metavar="STEPS", help=help_text)
+
+
 def one_line(message: str) -> str:
     """A user error message as one line.
 

@@ -19,6 +19,8 @@ import click
 import typer
 from typer.core import TyperGroup
 
+from sfcli.cli.common import adapt_option
+
 GATE_EXIT_CODE = 3
 
 SEPARATION_EPILOG = """\
@@ -288,14 +290,7 @@ def eval_separation(
         bool, typer.Option("--two-pass", help="Separate each window twice, as sfcli separate --two-pass does.")
     ] = False,
     adapt: Annotated[
-        int,
-        typer.Option(
-            "--adapt",
-            min=0,
-            max=1000,
-            metavar="STEPS",
-            help="Audio queries: fine-tune on each mixture's reference first, as sfcli separate --adapt does.",
-        ),
+        int, adapt_option("Audio queries: fine-tune on each mixture's reference first, as sfcli separate --adapt does.")
     ] = 0,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,

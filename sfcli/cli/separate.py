@@ -18,7 +18,7 @@ from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.spinner import Spinner
 
-from sfcli.cli.common import err_console, fail
+from sfcli.cli.common import adapt_option, err_console, fail
 from sfcli.cli.separate_plan import Job, Query, check_overlap, missing_dirs, parse_queries, plan_jobs, remove_empty
 from sfcli.errors import SfcliError
 from sfcli.sample_format import output_subtype
@@ -304,14 +304,10 @@ def separate(
     ] = False,
     adapt: Annotated[
         int,
-        typer.Option(
-            "--adapt",
-            min=0,
-            max=1000,
-            metavar="STEPS",
-            help="With --ref: first fine-tune a copy of SoundFilter on the example clip(s) for STEPS steps "
+        adapt_option(
+            "With --ref: first fine-tune a copy of SoundFilter on the example clip(s) for STEPS steps "
             "(10 take about 7 s on 2 cores, once per query, not per file); helps most on sounds unlike the "
-            "training data, though --two-pass helped more there (docs/results.md). 0: off.",
+            "training data, though --two-pass helped more there (docs/results.md). 0: off."
         ),
     ] = 0,
 ) -> None:
