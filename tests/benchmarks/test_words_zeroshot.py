@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,16 +12,11 @@ import pytest
 import soundfile as sf
 
 from sfcli.words import AudioBank, SoundWords
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "words_zeroshot.py"
+from tests.script_module import script_module
 
 
 def _module() -> Any:
-    spec = importlib.util.spec_from_file_location("words_zeroshot", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return script_module("benchmarks/words_zeroshot.py")
 
 
 KEYWORDS = ("dog", "cat", "rain")

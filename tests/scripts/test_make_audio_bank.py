@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -11,16 +11,11 @@ import torch
 from sfcli.train.common import save_checkpoint
 from sfcli.train.words import backbone_fingerprint
 from sfcli.words import SoundWords
+from tests.script_module import script_module
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_audio_bank.py"
 
-
-def _module() -> object:
-    spec = importlib.util.spec_from_file_location("make_audio_bank", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def _module() -> Any:
+    return script_module("scripts/make_audio_bank.py")
 
 
 def test_bank_rows_from_the_feature_cache(tmp_path: Path) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,16 +12,11 @@ import pytest
 from sfcli.data.pool import open_pool, pool_embeddings
 from sfcli.words import SoundWords
 from tests.data.test_pool import _noise, write_pool
+from tests.script_module import script_module
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_pool_embeddings.py"
 
-
-def _module() -> object:
-    spec = importlib.util.spec_from_file_location("make_pool_embeddings", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def _module() -> Any:
+    return script_module("scripts/make_pool_embeddings.py")
 
 
 def test_rows_are_the_clips_embeddings_in_pool_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
