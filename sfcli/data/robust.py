@@ -28,6 +28,10 @@ mixtures (:class:`sfcli.data.mixing.MixtureDataset`) extended with
   categories that sound most like the target's (nearest in SoundWords audio space; not of a
   conflicting group unless ``similar_any_group``, e.g. two engines): two kitchen clatters rather than a
   clatter over a song, so that the query and not the kind of sound has to say which one to return.
+* **the pool's neighbours** (given one SoundWords embedding per pool clip): a share of label-free
+  examples over one of the pool clips of other sources nearest to the target's clip
+  (``similar_pool``), and a share queried by a crop of one of the nearest clips of the target's own
+  source (``pool_other_take``); neither helped out of domain (docs/notebook/realworld-ablation.md).
 
 Every example still satisfies ``mixture == target + background`` exactly (float32) and is deterministic
 for ``(seed, index)``. Items are the same dicts as :class:`MixtureDataset`'s plus ``absent`` and
