@@ -13,6 +13,7 @@ from) atomically.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 
 from sfcli.data.pool import POOL_EMBEDDINGS, clip_ids_digest, default_pool_dir, open_pool
+from sfcli.pretrained import atomic_write_bytes
 from sfcli.words import SoundWords
 
 
@@ -55,13 +57,10 @@ def main() -> None:
         "model": str(args.model),
         "seconds_per_clip": args.seconds,
     }
-    tmp = root / f"{POOL_EMBEDDINGS}.npy.tmp"
-    with open(tmp, "wb") as fh:
-        np.save(fh, emb)
-    tmp.replace(root / f"{POOL_EMBEDDINGS}.npy")
-    tmp_json = root / f"{POOL_EMBEDDINGS}.json.tmp"
-    tmp_json.write_text(json.dumps(info, indent=1) + "\n")
-    tmp_json.replace(root / f"{POOL_EMBEDDINGS}.json")
+    buf = io.BytesIO()
+    np.save(buf, emb)
+    atomic_write_bytes(root / f"{POOL_EMBEDDINGS}.npy", buf.getvalue())
+    atomic_write_bytes(root / f"{POOL_EMBEDDINGS}.json", (json.dumps(info, indent=1) + "\n").encode())
     print(json.dumps({"pool": str(root), "clips": len(clips), "seconds": round(time.time() - t0, 1)}))
 
 

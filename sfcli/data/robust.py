@@ -242,14 +242,23 @@ class RobustMixtures:
         )
         return item
 
+    def _pick(
+        self, i: int, stream: int, share: float, choices: list[Any] | None
+    ) -> tuple[Any, np.random.Generator] | None:
+        """With probability ``share``, one of ``choices`` drawn in example ``i``'s own random stream
+        ``stream`` (so that runs without the option see the examples they saw before), and that stream."""
+        rng = np.random.default_rng([self.seed, int(i), stream])
+        if rng.random() >= share or not choices:
+            return None
+        return choices[int(rng.integers(len(choices)))], rng
+
     def _similar_background(self, item: dict[str, Any], i: int) -> None:
         """With probability ``similar_backgrounds``, replace example ``i``'s background by a crop of a clip
         of a category similar to the target's (drawn in its own stream, as the procedural sounds are)."""
-        rng = np.random.default_rng([self.seed, int(i), 24])
-        near = self.similar.get(item["category"])
-        if rng.random() >= self.options.similar_backgrounds or not near:
+        picked = self._pick(i, 24, self.options.similar_backgrounds, self.similar.get(item["category"]))
+        if picked is None:
             return
-        cat = near[int(rng.integers(len(near)))]
+        cat, rng = picked
         clip = self._random_clip(cat, rng)
         crop, start = self.corpus_ds.random_crop_at(clip, rng)
         item.update(background=crop, background_category=cat, background_clip_id=clip.id, background_start=start)
@@ -257,11 +266,10 @@ class RobustMixtures:
     def _similar_pool_background(self, item: dict[str, Any], i: int) -> None:
         """With probability ``similar_pool``, replace label-free example ``i``'s background by a crop of one
         of the pool clips nearest to its target's clip (from another source; drawn in its own stream)."""
-        rng = np.random.default_rng([self.seed, int(i), 25])
-        near = self._pool_near.get(item["clip_id"])
-        if self.options.similar_pool <= 0 or rng.random() >= self.options.similar_pool or not near or not self.pool_ds:
+        picked = self._pick(i, 25, self.options.similar_pool, self._pool_near.get(item["clip_id"]))
+        if picked is None or self.pool_ds is None:
             return
-        clip = near[int(rng.integers(len(near)))]
+        clip, rng = picked
         crop, start = self.pool_ds.random_crop_at(clip, rng)
         item.update(
             background=crop, background_category=clip.category, background_clip_id=clip.id, background_start=start
@@ -270,11 +278,10 @@ class RobustMixtures:
     def _pool_other_take(self, item: dict[str, Any], i: int) -> None:
         """With probability ``pool_other_take``, replace label-free example ``i``'s audio query by a crop of
         one of the clips of its target's source nearest to the target's clip (drawn in its own stream)."""
-        rng = np.random.default_rng([self.seed, int(i), 26])
-        takes = self._pool_takes.get(item["clip_id"])
-        if self.options.pool_other_take <= 0 or rng.random() >= self.options.pool_other_take or not takes:
+        picked = self._pick(i, 26, self.options.pool_other_take, self._pool_takes.get(item["clip_id"]))
+        if picked is None or self.pool_ds is None:
             return
-        clip = takes[int(rng.integers(len(takes)))]
+        clip, rng = picked
         item.update(cond_audio=self.pool_ds.random_crop(clip, rng), query_clip_id=clip.id)
 
     def _procedural_background(self, item: dict[str, Any], i: int, rng: np.random.Generator) -> None:
