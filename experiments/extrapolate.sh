@@ -5,7 +5,8 @@
 # twelfth and thirteenth versions in git, W = V13 + a * (V13 - VB) (scripts/average_filters.py with
 # weights 1+a, -a), optionally with the post-filter's refiner (or everything but it) kept from V13, and
 # scores each on Kitchen20 (seeds 0 1 2 x N, never trained on) and the corpus test split (in domain).
-# Recorded in docs/notebook/realworld-ablation.md, "Extrapolating along the fine-tunes".
+# Recorded in docs/notebook/realworld-ablation.md,
+# "Extrapolating along the fine-tunes, and the small gains combined".
 #
 #   WORK=/tmp/wa bash experiments/extrapolate.sh          # all variants, about 5 min each on 2 idle cores
 set -euo pipefail

@@ -19,8 +19,5 @@ cd "$(dirname "$0")/.."
 SHARE="${SHARE:-0.5}" TAKE="${TAKE:-0}" WORK="${WORK:-/tmp/sim13}"
 NAME="${NAME:-simpool${SHARE}-${STEPS:-600}}"
 . experiments/finetune_lib.sh  # fit, train, score; STEPS N WORK INIT CORPUS POOL K20
-POOLOPT=()
-[ "$SHARE" != 0 ] && POOLOPT+=(--similar-pool "$SHARE")
-[ "$TAKE" != 0 ] && POOLOPT+=(--pool-other-take "$TAKE")
-train "$NAME" --similar-backgrounds 0.5 "${POOLOPT[@]}" --seed "${SEED:-0}"
+train "$NAME" --similar-backgrounds 0.5 --similar-pool "$SHARE" --pool-other-take "$TAKE" --seed "${SEED:-0}"
 score "$NAME"

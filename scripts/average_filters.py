@@ -7,9 +7,9 @@
 The first is a "model soup" (the uniform mean). ``--weights`` gives each source its own coefficient
 (they must sum to 1); a negative one extrapolates: ``V13 V10 --weights 1.5 -0.5`` goes half as far
 again beyond V13 along the path from V10 to V13 (measured, not shipped: docs/notebook/
-realworld-ablation.md, "Extrapolating along the fine-tunes"). ``--keep PREFIX`` takes the tensors whose
-names start with PREFIX from the first source unchanged (e.g. ``refiner.``, the post-filter's mask
-refiner).
+realworld-ablation.md, "Extrapolating along the fine-tunes, and the small gains combined"). ``--keep
+PREFIX`` takes the tensors whose names start with PREFIX from the first source unchanged (e.g.
+``refiner.``, the post-filter's mask refiner).
 
 Each source is a model folder (``config.json`` + ``model.safetensors``), a training run folder (its
 selected best state, as ``scripts/export_filter.py`` takes it) or ``RUN:last`` (the run's last step).
