@@ -16,12 +16,11 @@ and hedges with r3; the residual of each is the mixture minus it, so outputs sti
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import numpy as np
-from mixture_sets import add_arguments, query_vector, unit, write_rows
+from mixture_sets import query_vector, unit, variant_main
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
@@ -79,17 +78,8 @@ def summary(path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_arguments(ap, seeds=(0, 1), queries=("text", "audio", "absent-text"))
-    args = ap.parse_args(argv)
-    if args.summary:
-        summary(args.summary)
-        return 0
-    from sfcli.api import Separator
-
-    sep = Separator.from_pretrained(args.models)
-    write_rows(args, lambda it, q, name: _record(sep, it, q, name))
-    return 0
+    queries = ("text", "audio", "absent-text")
+    return variant_main(__doc__, _record, argv, summary=summary, seeds=(0, 1), queries=queries)
 
 
 if __name__ == "__main__":

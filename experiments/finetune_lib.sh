@@ -1,5 +1,5 @@
 # Shared by experiments/bf16_convergence.sh, combined_recipe.sh, context_units.sh, procedural.sh,
-# similar_backgrounds.sh and similar_pool.sh
+# query_noise.sh, similar_backgrounds.sh and similar_pool.sh
 # (source it after `cd` to the repository root): one 2-process x 1-thread train-filter run with the shipped architecture, exported at
 # its last step, and its scoring on Kitchen20 (out-of-domain) and the corpus test split (in-domain).
 # Settings: STEPS, N, WORK, CORPUS, POOL, K20, INIT (the model `train` starts from).

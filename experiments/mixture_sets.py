@@ -117,3 +117,27 @@ def scores(target: np.ndarray, it: Any, absent: bool) -> dict:
         return {"kept": kept_db(target, it.mixture)}
     s = score_mixture(target, it.mixture - target, it)
     return {"si_sdri": s["target_si_sdri"], "sdri": s["target_sdri"]}
+
+
+def variant_main(
+    doc: str,
+    record: Callable[[Any, Any, str, str], dict],
+    argv: list[str] | None,
+    summary: Callable[[Path], None] | None = None,
+    **defaults: Any,
+) -> int:
+    """Command-line entry point of a per-mixture study: ``--summary FILE`` prints ``summary(FILE)``
+    (:func:`variant_summary` by default); otherwise ``record(separator, mixture, query, set_name)`` is
+    written for every set, mixture and query (:func:`write_rows`) with the shipped (or ``--models``)
+    separator. ``defaults`` go to :func:`add_arguments` (``seeds``, ``n``, ``queries``)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    add_arguments(ap, **defaults)
+    args = ap.parse_args(argv)
+    if args.summary:
+        (summary or variant_summary)(args.summary)
+        return 0
+    from sfcli.api import Separator
+
+    sep = Separator.from_pretrained(args.models)
+    write_rows(args, lambda it, q, name: record(sep, it, q, name))
+    return 0

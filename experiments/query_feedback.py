@@ -15,10 +15,8 @@ SI-SDRi / SDRi per variant (``kept`` dB of the mixture's energy for the absent-s
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
-from mixture_sets import add_arguments, query_vector, scores, unit, variant_summary, write_rows
+from mixture_sets import query_vector, scores, unit, variant_main
 
 VARIANTS = [(0.5, 0.0), (1.0, 0.0), (0.0, 0.5), (0.5, 0.5), (1.0, 0.5), (1.0, 1.0)]
 
@@ -54,17 +52,7 @@ def record(sep, it, query: str, set_name: str) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_arguments(ap, n=50)
-    args = ap.parse_args(argv)
-    if args.summary:
-        variant_summary(args.summary)
-        return 0
-    from sfcli.api import Separator
-
-    sep = Separator.from_pretrained(args.models)
-    write_rows(args, lambda it, q, name: record(sep, it, q, name))
-    return 0
+    return variant_main(__doc__, record, argv, n=50)
 
 
 if __name__ == "__main__":

@@ -80,6 +80,7 @@ def train_filter_cmd(
     similar_pool: opt.SimilarPool = 0.0,
     pool_other_take: opt.PoolOtherTake = 0.0,
     residual_queries: opt.ResidualQueries = 0.0,
+    query_noise: opt.QueryNoise = 0.0,
     bf16: opt.Bf16 = False,
     quiet: opt.Quiet = False,
 ) -> None:
@@ -247,7 +248,7 @@ def _options(args: SimpleNamespace, cfg: Any) -> Any:
     same = ("steps", "batch_size", "lr", "warmup", "seed", "text_rate", "consistency_loss", "residual_output")
     same += ("projection", "postfilter", "refiner_lr_scale", "eval_every", "checkpoint_every", "valid_size")
     same += ("text_expansion", "device", "workers", "init", "lr_schedule")
-    same += ("residual_queries", "bf16", "context_lr_scale")
+    same += ("residual_queries", "query_noise", "bf16", "context_lr_scale")
     return TrainFilterOptions(
         run_dir=run,
         out=args.out or run / "model",

@@ -252,6 +252,16 @@ ResidualQueries = Annotated[
         "the current model's residual (their target becomes the background).",
     ),
 ]
+QueryNoise = Annotated[
+    float,
+    typer.Option(
+        "--query-noise",
+        min=0.0,
+        max=1.0,
+        help="Add Gaussian noise of standard deviation U(0, S) per dimension to each training query (then "
+        "renormalise), so the network also separates from queries near the clean one; 0 = off.",
+    ),
+]
 Bf16 = Annotated[
     bool,
     typer.Option(

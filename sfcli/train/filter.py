@@ -17,7 +17,8 @@ Recipe (paper §3.3.1):
   config with ``refiner_channels > 0`` adds a learned mask refiner to that post-filter, trained at
   ``refiner_lr_scale`` times the learning rate;
 * ``residual_queries``: a share of examples becomes ``--two-pass``'s second pass
-  (:mod:`sfcli.train.residual_queries`);
+  (:mod:`sfcli.train.residual_queries`); ``query_noise``: noise on the training queries
+  (:mod:`sfcli.train.query_noise`);
 * checkpoint selection with SoundWords in place of VGGish: every ``eval_every`` steps the model separates
   a fixed validation mixture set; the checkpoint whose target outputs are closest to the true targets in
   SoundWords audio-embedding (cosine) distance is kept, and validation SI-SDRi is logged beside it
@@ -79,6 +80,7 @@ from sfcli.train.loop import (
     step_indices,
     wrap_ddp,
 )
+from sfcli.train.query_noise import noisy_queries
 from sfcli.train.residual_queries import residual_queries, residual_rows
 
 
@@ -107,6 +109,7 @@ class TrainFilterOptions:
     refiner_lr_scale: float = 10.0
     context_lr_scale: float = 1.0
     residual_queries: float = 0.0  # share of examples turned into second-pass examples (residual_queries.py)
+    query_noise: float = 0.0  # largest per-dimension std of the noise added to training queries (query_noise.py)
     bf16: bool = False  # forward pass under bfloat16 autocast; weights, loss and optimizer stay fp32
     eval_every: int = 250
     checkpoint_every: int = 50
@@ -143,6 +146,8 @@ class TrainFilterOptions:
             raise SfcliError("a mask refiner is trained through the post-filter: add --postfilter")
         if self.postfilter and not self.model_config.postfilter_fft:
             raise SfcliError("--postfilter needs a post-filter size (--postfilter-fft > 0)")
+        if not 0.0 <= self.query_noise <= 1.0:
+            raise SfcliError(f"--query-noise must be in [0, 1], not {self.query_noise}")
 
 
 @dataclass
@@ -315,8 +320,9 @@ def _step(run: _Run, batch: Batch) -> None:
         rows = residual_rows(opts.seed, s.step, batch, opts.residual_queries)
         batch = residual_queries(run.model, run.words, batch, rows, opts.sample_rate, opts.postfilter)
     mix = batch.mixture.to(run.device)
+    cond = noisy_queries(batch.cond, opts.query_noise, opts.seed, s.step, run.info.rank).to(run.device)
     with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=opts.bf16):
-        tgt_est, res_est = run.ddp(mix, batch.cond.to(run.device), postfilter=opts.postfilter)
+        tgt_est, res_est = run.ddp(mix, cond, postfilter=opts.postfilter)
     parts = separation_loss(
         tgt_est.float(),
         res_est.float(),

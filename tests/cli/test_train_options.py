@@ -140,6 +140,7 @@ def test_train_words_bad_numbers_are_one_line(cli, tmp_path: Path, extra: tuple[
         (("--pool-other-take", "-0.5"), "--pool-other-take"),
         (("--pool-other-take", "0.5"), "--pool-other-take only changes label-free examples"),
         (("--residual-queries", "1.5"), "--residual-queries"),
+        (("--query-noise", "-0.1"), "--query-noise"),
         (("--max-sources", "5"), "--max-sources"),
         (("--warmup", "-1"), "--warmup"),
     ],

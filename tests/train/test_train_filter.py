@@ -480,8 +480,9 @@ def test_a_mask_refiner_trains_through_the_postfilter_from_a_model_without_one(t
     assert any(not torch.equal(frozen.state_dict()[k].float(), v.float()) for k, v in start.items())
 
 
-def test_residual_queries_train_and_resume_to_the_same_weights(tmp_path: Path) -> None:
-    kw = dict(steps=4, text_rate=0.0, residual_queries=0.5, projection=True)
+@pytest.mark.parametrize("option, value", [("residual_queries", 0.5), ("query_noise", 0.2)])
+def test_query_options_change_training_and_resume_identically(tmp_path: Path, option: str, value: float) -> None:
+    kw = dict(steps=4, text_rate=0.0, projection=True, **{option: value})
     whole = _train(_opts(tmp_path / "whole", **kw))
     assert whole["finished"]
     assert _train(_opts(tmp_path / "part", **kw), stop_after=2)["step"] == 2
@@ -489,9 +490,9 @@ def test_residual_queries_train_and_resume_to_the_same_weights(tmp_path: Path) -
     a = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=False)["model"]
     b = torch.load(tmp_path / "part" / "checkpoint.pt", weights_only=False)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
-    _train(_opts(tmp_path / "plain", **{**kw, "residual_queries": 0.0}))
+    _train(_opts(tmp_path / "plain", **{**kw, option: 0.0}))
     plain = torch.load(tmp_path / "plain" / "checkpoint.pt", weights_only=False)["model"]
-    assert any(not torch.equal(a[k], plain[k]) for k in a)  # the residual examples changed the training
+    assert any(not torch.equal(a[k], plain[k]) for k in a)  # the option changed the training
 
 
 def test_context_units_train_from_a_model_without_them_at_their_own_learning_rate(tmp_path: Path) -> None:
