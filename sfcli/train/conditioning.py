@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
 from torch import nn
 
 from sfcli.embedder import Embedder
 from sfcli.errors import SfcliError
-from sfcli.train.common import load_checkpoint, save_checkpoint
+from sfcli.train.common import DistInfo, load_checkpoint, save_checkpoint
 
 if TYPE_CHECKING:
     from sfcli.train.examples import Example
@@ -224,3 +225,45 @@ __all__ = [
     "item_descriptions",
     "words_fingerprint",
 ]
+
+
+def build_cache(
+    words: Embedder,
+    train_data: Any,
+    descriptions: Sequence[str],
+    sample_rate: int,
+    text_expansion: bool,
+    reuse_per_clip: int,
+    info: DistInfo,
+    run_dir: Path,
+    note: Callable[[str], None] | None = None,
+) -> ConditioningCache:
+    """A training run's conditioning cache (``run_dir/text_embeddings.pt``) with every description
+    embedded: by the main process, which writes the cache file (saying so through ``note``), then read
+    by the others; with ``text_expansion`` text queries go through ``words``' audio bank, as at inference."""
+    expander = None
+    if text_expansion:
+        bank = getattr(words, "audio_bank", None)
+        if bank is None:
+            raise SfcliError(
+                "--text-expansion needs a SoundWords model with an audio bank (scripts/make_audio_bank.py)"
+            )
+        expander = TextExpander.for_corpus(bank, getattr(train_data, "corpus", None))
+    path, fp = run_dir / "text_embeddings.pt", words_fingerprint(words)
+    cache = None
+    if info.is_main:
+        cache = ConditioningCache(
+            words, sample_rate, path=path, fingerprint=fp, reuse_per_clip=reuse_per_clip, expander=expander
+        )
+        if descriptions:
+            if note is not None:
+                note(f"embedding {len(set(descriptions))} descriptions with SoundWords")
+            cache.add_texts(list(descriptions))
+    if info.enabled:
+        torch.distributed.barrier()
+    if cache is None:
+        cache = ConditioningCache(
+            words, sample_rate, path=path, fingerprint=fp, reuse_per_clip=reuse_per_clip, expander=expander
+        )
+        cache.add_texts(list(descriptions), save=False)
+    return cache

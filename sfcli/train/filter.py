@@ -60,7 +60,7 @@ from sfcli.filter_model import SoundFilter, SoundFilterConfig
 from sfcli.losses import separation_loss, si_sdr
 from sfcli.train import filter_state
 from sfcli.train.common import DistInfo, set_seed
-from sfcli.train.conditioning import ConditioningCache, TextExpander, words_fingerprint
+from sfcli.train.conditioning import ConditioningCache, TextExpander, build_cache, words_fingerprint
 from sfcli.train.datasets import corpus_datasets, manifest_datasets
 from sfcli.train.examples import Batch, BatchPlan, ExampleTransform
 from sfcli.train.export import export_model_folder, strict_json
@@ -230,7 +230,17 @@ def _setup(
     optim = torch.optim.Adam(filter_state.param_groups(model, opts.refiner_lr_scale, opts.context_lr_scale), lr=opts.lr)
     t0 = time.monotonic()
     run_dir = Path(opts.run_dir)
-    cache = _conditioning(opts, words, train_data, descriptions, info, run_dir, reporter)
+    cache = build_cache(
+        words,
+        train_data,
+        descriptions,
+        opts.sample_rate,
+        opts.text_expansion,
+        opts.reuse_cond_embeddings,
+        info,
+        run_dir,
+        note=reporter.note,
+    )
     val = build_validation(valid_data, cache, opts.valid_size, opts.seed, opts.text_rate) if info.is_main else None
     setup_seconds = time.monotonic() - t0
     state = filter_state.resume(opts, cfg, model, optim, run_dir, reporter)
@@ -238,46 +248,6 @@ def _setup(
     local_batch_size(opts.batch_size, info)
     run = _Run(opts, cfg, model, ddp, optim, words, cache, val, device, info, run_dir, reporter, state)
     return run, setup_seconds
-
-
-def _conditioning(
-    opts: TrainFilterOptions,
-    words: Embedder,
-    train_data: Any,
-    descriptions: Sequence[str],
-    info: DistInfo,
-    run_dir: Path,
-    reporter: Reporter,
-) -> ConditioningCache:
-    """The conditioning cache with every description embedded (by the main process, then read by the others)."""
-    fp = words_fingerprint(words)
-    expander = None
-    if opts.text_expansion:
-        bank = getattr(words, "audio_bank", None)
-        if bank is None:
-            raise SfcliError(
-                "--text-expansion needs a SoundWords model with an audio bank (scripts/make_audio_bank.py)"
-            )
-        expander = TextExpander.for_corpus(bank, getattr(train_data, "corpus", None))
-
-    def make_cache() -> ConditioningCache:
-        path = run_dir / "text_embeddings.pt"
-        reuse = opts.reuse_cond_embeddings
-        return ConditioningCache(
-            words, opts.sample_rate, path=path, fingerprint=fp, reuse_per_clip=reuse, expander=expander
-        )
-
-    if info.is_main:
-        cache = make_cache()
-        if descriptions:
-            reporter.note(f"embedding {len(set(descriptions))} descriptions with SoundWords")
-            cache.add_texts(list(descriptions))
-    if info.enabled:
-        torch.distributed.barrier()
-    if not info.is_main:
-        cache = make_cache()
-        cache.add_texts(list(descriptions), save=False)
-    return cache
 
 
 def _save(run: _Run) -> None:
