@@ -46,6 +46,7 @@ UCS category names: the public-domain Universal Category System list (v8.2.1), n
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections import defaultdict
@@ -54,6 +55,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from words_unseen_study import aisfx_heads, transform
 
 UCS = (
     "AIR AIRCRAFT ALARMS AMBIENCE ANIMALS ARCHIVED BEEPS BELLS BIRDS BOATS BULLETS CARTOON CERAMICS CHAINS "
@@ -102,30 +104,33 @@ def gloss(name: str) -> str:
     return GLOSS.get(name, name.lower())
 
 
-def aisfx_heads() -> list[list[tuple[torch.Tensor, torch.Tensor]]]:
-    """The first four classifier heads of the aiSFX checkpoint: three linear layers each."""
-    from sfcli.words.audio_tower import aisfx_checkpoint_path
-
-    ck = torch.load(aisfx_checkpoint_path(), map_location="cpu", weights_only=False)[0]
-    return [[(ck[f"fc.{h}.{j}.weight"].float(), ck[f"fc.{h}.{j}.bias"].float()) for j in (0, 2, 4)] for h in range(4)]
-
-
 def head_probs(feats: torch.Tensor, heads: list[list[tuple[torch.Tensor, torch.Tensor]]]) -> list[np.ndarray]:
     """Per head, the class probabilities of ``(W, 512)`` window features averaged over windows."""
-    x = feats.float()
-    out = []
-    for (w0, b0), (w1, b1), (w2, b2) in heads:
-        h = torch.relu(torch.relu(x @ w0.t() + b0) @ w1.t() + b1)
-        out.append(torch.softmax(h @ w2.t() + b2, -1).mean(0).numpy())
-    return out
+    probs = transform(feats, "probs", heads).mean(0)
+    return [p.numpy() for p in torch.split(probs, [w.shape[0] for *_, (w, _) in heads])]
+
+
+@functools.cache
+def _encoder() -> Any:
+    from sfcli.words.text_tower import MiniLMEncoder
+
+    return MiniLMEncoder(torch.device("cpu"))
 
 
 def minilm(texts: list[str]) -> np.ndarray:
-    """Unit MiniLM sentence embeddings (the SoundWords text tower's backbone)."""
-    from sfcli.words.text_tower import MiniLMEncoder
-
-    x = MiniLMEncoder(torch.device("cpu"))(texts).float().numpy()
+    """Unit MiniLM sentence embeddings (the SoundWords text tower's backbone; loaded once)."""
+    x = _encoder()(texts).float().numpy()
     return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@functools.cache
+def _gloss_embeddings() -> np.ndarray:
+    return minilm([gloss(u) for u in UCS])
+
+
+def ucs_similarity(texts: list[str]) -> np.ndarray:
+    """MiniLM cosines ``(len(texts), 82)`` of the texts to the UCS names' glosses."""
+    return minilm(texts) @ _gloss_embeddings().T
 
 
 def monotone_align(score: np.ndarray) -> list[int]:
@@ -160,9 +165,7 @@ def run_align(args: argparse.Namespace) -> None:
         if s.category and s.key in feats:
             by_cat[s.category].append(head_probs(feats[s.key], heads))
     cats = sorted(c for c, v in by_cat.items() if len(v) >= args.min_clips)
-    cat_emb = minilm(cats)
-    name_emb = minilm([gloss(u) for u in UCS])
-    sim = cat_emb @ name_emb.T  # (C, 82)
+    sim = ucs_similarity(cats)  # (C, 82)
     result: dict[str, Any] = {"ucs": UCS, "heads": {}}
     for hname, h in HEADS.items():
         mean = np.stack([np.mean([p[h] for p in by_cat[c]], axis=0) for c in cats])  # (C, K)
@@ -193,7 +196,7 @@ def run_check(args: argparse.Namespace) -> None:
     heads = aisfx_heads()
     src = [s for s in corpus_sources(args.corpus) if s.category and s.key in feats]
     cats = sorted({s.category for s in src})
-    sim = minilm(cats) @ minilm([gloss(u) for u in UCS]).T
+    sim = ucs_similarity(cats)
     truth = {c: UCS[int(sim[i].argmax())] for i, c in enumerate(cats) if sim[i].max() >= args.min_cos}
     sel = [s for s in src if s.category in truth]
     probs = [head_probs(feats[s.key], heads) for s in sel]
@@ -251,7 +254,7 @@ def run_corpus_clips(args: argparse.Namespace) -> None:
 
 def ucs_text_dist(texts: list[str], tau: float) -> np.ndarray:
     """Softmax over the 82 UCS glosses of each text's MiniLM cosine, temperature ``tau``: (T, 82)."""
-    z = minilm(texts) @ minilm([gloss(u) for u in UCS]).T / tau
+    z = ucs_similarity(texts) / tau
     z = np.exp(z - z.max(axis=1, keepdims=True))
     return z / z.sum(axis=1, keepdims=True)
 
@@ -289,7 +292,7 @@ def run_zeroshot(args: argparse.Namespace) -> None:
     with torch.no_grad():
         audio = model.eval().embed_window_features([f.float() for f in blob["features"]]).numpy()
     probs_per_clip = [head_probs(f, heads) for f in blob["features"]]
-    probs = [np.stack([p[h] for p in probs_per_clip]) for h in range(4)]
+    probs = [np.stack([p[h] for p in probs_per_clip]) for h in range(len(HEADS))]
     prior = [p.mean(axis=0) for p in probs]
     prompts = {"label": [category_prompt(c) for c in classes]}
     by_class = defaultdict(list)

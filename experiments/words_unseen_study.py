@@ -157,7 +157,8 @@ def run_curve(args: argparse.Namespace, sources: list[T.PairSource]) -> None:
 # Variants of the audio head's input
 
 
-def _aisfx_heads() -> list[list[tuple[torch.Tensor, torch.Tensor]]]:
+def aisfx_heads() -> list[list[tuple[torch.Tensor, torch.Tensor]]]:
+    """The aiSFX checkpoint's classifier heads (also used by ucs_anchors.py): three linear layers each."""
     ck = torch.load(aisfx_checkpoint_path(), map_location="cpu", weights_only=False)[0]
     n = len({k.split(".")[1] for k in ck if k.startswith("fc.")})
     return [[(ck[f"fc.{h}.{j}.weight"].float(), ck[f"fc.{h}.{j}.bias"].float()) for j in (0, 2, 4)] for h in range(n)]
@@ -203,7 +204,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 
 def run_variants(args: argparse.Namespace, sources: list[T.PairSource]) -> None:
-    heads = _aisfx_heads()
+    heads = aisfx_heads()
     learned = T.contrastive_loss
     print(
         "| input / setting | width | seen test zs@1 | unseen-valid zs@1 | unseen-valid zs@5 | unseen-valid t→a R@10 "

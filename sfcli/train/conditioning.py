@@ -250,20 +250,21 @@ def build_cache(
             )
         expander = TextExpander.for_corpus(bank, getattr(train_data, "corpus", None))
     path, fp = run_dir / "text_embeddings.pt", words_fingerprint(words)
-    cache = None
-    if info.is_main:
-        cache = ConditioningCache(
+
+    def make() -> ConditioningCache:
+        return ConditioningCache(
             words, sample_rate, path=path, fingerprint=fp, reuse_per_clip=reuse_per_clip, expander=expander
         )
+
+    if info.is_main:
+        cache = make()
         if descriptions:
             if note is not None:
                 note(f"embedding {len(set(descriptions))} descriptions with SoundWords")
             cache.add_texts(list(descriptions))
     if info.enabled:
         torch.distributed.barrier()
-    if cache is None:
-        cache = ConditioningCache(
-            words, sample_rate, path=path, fingerprint=fp, reuse_per_clip=reuse_per_clip, expander=expander
-        )
+    if not info.is_main:
+        cache = make()
         cache.add_texts(list(descriptions), save=False)
     return cache
