@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from sfcli.audio import (
 from sfcli.embedder import Embedder
 from sfcli.errors import OutputError, QueryError
 from sfcli.filter_model import SoundFilter
+from sfcli.outputs import commit_pair, write_pairs
 from sfcli.pretrained import default_models_dir, resolve_device
 from sfcli.query_check import QueryChecker, QueryReport
 from sfcli.result import SeparationResult, describe_query, mean_embedding
@@ -233,11 +234,7 @@ class Separator:
             sep = self.adapted([(reference, reference_sample_rate)], embedding)  # type: ignore[list-item]
             return sep.separate(x, sample_rate, embedding=embedding, check=check)
         x2 = x[None, :] if x.ndim == 1 else x
-        other, cache = None, None
-        if self.two_pass:
-            segments = two_pass.segments([x2], x2.shape[1], int(sample_rate))
-            cache = {} if len(segments) == 1 else None  # the whole input: its first pass is reused
-            other = self._other_query(segments, int(sample_rate), embedding, cache)
+        other, cache = self._two_pass_query([x2], x2.shape[1], int(sample_rate), embedding)
         target, residual = self._separate_array(x2, int(sample_rate), embedding, other, cache)
         report = self.check_query(text) if check else QueryReport()
         if check and self.query_check is not None:
@@ -280,6 +277,18 @@ class Separator:
             model_rate=self.model_rate,
             batch=self.windows_per_call(info.channels),
         )
+
+    def _two_pass_query(
+        self, blocks: Iterable[np.ndarray], frames: int, sample_rate: int, embedding: np.ndarray
+    ) -> tuple[np.ndarray | None, dict[bytes, np.ndarray] | None]:
+        """``(other, cache)`` for :meth:`window_fn`: with ``two_pass``, the second query of an input of
+        ``frames`` samples read as ``blocks`` (``(channels, n)`` arrays) and, when the whole input is one
+        segment, the cache that reuses its first pass; ``(None, None)`` without ``two_pass``."""
+        if not self.two_pass:
+            return None, None
+        segments = two_pass.segments(blocks, frames, sample_rate)
+        cache = {} if len(segments) == 1 else None  # the whole input: its first pass is reused
+        return self._other_query(segments, sample_rate, embedding, cache), cache
 
     def _other_query(
         self,
@@ -372,32 +381,19 @@ class Separator:
                             p, info.sample_rate, info.channels, fmt=fmt, force=force, subtype=quantize.subtype
                         )
                     )
-                done, other, cache = 0, None, None
+                other, cache = None, None
                 if self.two_pass:  # the first pass only picks the second query (sfcli.two_pass)
                     with AudioReader(input_path) as first:
-                        segments = two_pass.segments(first.blocks(blocksize), info.frames, info.sample_rate)
-                    cache = {} if len(segments) == 1 else None  # the whole input: its first pass is reused
-                    other = self._other_query(segments, info.sample_rate, embedding, cache)
-                fn = self.window_fn(embedding, other, cache)
-                for t, r in self._blocks(reader.blocks(blocksize), info, fn):
-                    if sampler is not None:
-                        sampler.add(t, t + r)
-                    t, r = quantize(t, r)
-                    writers[0].write(t)
-                    writers[1].write(r)
-                    done += t.shape[1]
-                    if progress is not None:
-                        progress(done, info.frames)
+                        other, cache = self._two_pass_query(
+                            first.blocks(blocksize), info.frames, info.sample_rate, embedding
+                        )
+                pairs = self._blocks(reader.blocks(blocksize), info, self.window_fn(embedding, other, cache))
+                write_pairs(pairs, writers, quantize, sampler, progress, info.frames)
             except BaseException:
                 for w in writers:
                     w.abort()
                 raise
-            writers[0].commit()
-            try:
-                writers[1].commit()
-            except BaseException:
-                target_path.unlink(missing_ok=True)
-                raise
+            commit_pair(writers, target_path)
         checks: dict[str, Any] = {}
         if sampler is not None:
             report = QueryReport()

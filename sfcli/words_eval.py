@@ -103,12 +103,23 @@ def evaluate_embeddings(
     out: dict[str, Any] = {"n_clips": len(recs)}
     if not recs:
         return out
-    clotho = all(len(r.descriptions) == 5 for r in recs)
     texts = list(dict.fromkeys(d for r in recs for d in r.descriptions))
-    index = {t: j for j, t in enumerate(texts)}
     temb = text_embed(texts)
+    out.update(_retrieval_metrics(audio, recs, texts, temb, ks))
+    if all(r.category for r in recs):
+        out.update(_category_metrics(audio, recs, texts, temb, text_embed, ks, template, per_category))
+    return out
 
-    if clotho:
+
+def _retrieval_metrics(
+    audio: np.ndarray, recs: Sequence[EvalRecord], texts: list[str], temb: np.ndarray, ks: Sequence[int]
+) -> dict[str, Any]:
+    """Text→audio and audio→text recall at ``ks`` over the distinct descriptions ``texts`` (embedded as
+    ``temb``): Clotho's protocol (five captions per clip, each query with its one clip) when every clip
+    has five descriptions, otherwise each distinct description with every clip that has it."""
+    out: dict[str, Any] = {}
+    index = {t: j for j, t in enumerate(texts)}
+    if all(len(r.descriptions) == 5 for r in recs):
         q_rows = [index[d] for r in recs for d in r.descriptions]
         q_rel = [np.array([i]) for i, r in enumerate(recs) for _ in r.descriptions]
         out["protocol"] = "clotho"
@@ -120,42 +131,52 @@ def evaluate_embeddings(
         q_rows = list(range(len(texts)))
         q_rel = [np.array(owners[t]) for t in texts]
         out["protocol"] = "pairs"
-    sim_ta = temb[q_rows] @ audio.T
-    ranks = _best_rank(sim_ta, q_rel)
+    ranks = _best_rank(temb[q_rows] @ audio.T, q_rel)
     out["n_text_queries"] = len(q_rows)
     for k in ks:
         out[f"t2a_R@{k}"] = _recall_at(ranks, k)
-
-    sim_at = audio @ temb.T
     a_rel = [np.array([index[d] for d in r.descriptions]) for r in recs]
-    ranks = _best_rank(sim_at, a_rel)
+    ranks = _best_rank(audio @ temb.T, a_rel)
     out["n_texts"] = len(texts)
     for k in ks:
         out[f"a2t_R@{k}"] = _recall_at(ranks, k)
+    return out
 
-    if all(r.category for r in recs):
-        cats = sorted({r.category for r in recs if r.category})
-        cat_of = np.array([cats.index(r.category) for r in recs])  # type: ignore[arg-type]
-        out["n_categories"] = len(cats)
-        # Text→audio at category level: each distinct description, any clip of its category relevant.
-        text_cat: dict[str, int] = {}
-        for r, c in zip(recs, cat_of, strict=True):
-            for d in r.descriptions:
-                text_cat.setdefault(d, int(c))
-        rel = [np.flatnonzero(cat_of == text_cat[t]) for t in texts]
-        ranks = _best_rank(temb @ audio.T, rel)
-        for k in ks:
-            out[f"t2a_category_R@{k}"] = _recall_at(ranks, k)
-        templates = [template] if isinstance(template, str) else list(template)
-        cemb = np.mean([text_embed([category_prompt(c, t) for c in cats]) for t in templates], axis=0)
-        if len(templates) > 1:
-            cemb = cemb / np.linalg.norm(cemb, axis=1, keepdims=True)
-        zs = zeroshot_scores(audio, cat_of, cemb, cats, worst=0)
-        out["zeroshot_top1"] = zs["top1"]
-        out["zeroshot_top5"] = zs["top5"]
-        out["zeroshot_top1_macro"] = zs["top1_macro"]
-        if per_category:
-            out["zeroshot_top1_per_category"] = {c: v["top1"] for c, v in zs["per_class"].items()}
+
+def _category_metrics(
+    audio: np.ndarray,
+    recs: Sequence[EvalRecord],
+    texts: list[str],
+    temb: np.ndarray,
+    text_embed: Callable[[list[str]], np.ndarray],
+    ks: Sequence[int],
+    template: str | Sequence[str],
+    per_category: bool,
+) -> dict[str, Any]:
+    """Category-level text→audio recall and zero-shot classification (see :func:`evaluate_embeddings`)."""
+    out: dict[str, Any] = {}
+    cats = sorted({r.category for r in recs if r.category})
+    cat_of = np.array([cats.index(r.category) for r in recs])  # type: ignore[arg-type]
+    out["n_categories"] = len(cats)
+    # Text→audio at category level: each distinct description, any clip of its category relevant.
+    text_cat: dict[str, int] = {}
+    for r, c in zip(recs, cat_of, strict=True):
+        for d in r.descriptions:
+            text_cat.setdefault(d, int(c))
+    rel = [np.flatnonzero(cat_of == text_cat[t]) for t in texts]
+    ranks = _best_rank(temb @ audio.T, rel)
+    for k in ks:
+        out[f"t2a_category_R@{k}"] = _recall_at(ranks, k)
+    templates = [template] if isinstance(template, str) else list(template)
+    cemb = np.mean([text_embed([category_prompt(c, t) for c in cats]) for t in templates], axis=0)
+    if len(templates) > 1:
+        cemb = cemb / np.linalg.norm(cemb, axis=1, keepdims=True)
+    zs = zeroshot_scores(audio, cat_of, cemb, cats, worst=0)
+    out["zeroshot_top1"] = zs["top1"]
+    out["zeroshot_top5"] = zs["top5"]
+    out["zeroshot_top1_macro"] = zs["top1_macro"]
+    if per_category:
+        out["zeroshot_top1_per_category"] = {c: v["top1"] for c, v in zs["per_class"].items()}
     return out
 
 
