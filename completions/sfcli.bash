@@ -143,9 +143,10 @@ _sfcli() {
                 --pool-other-take) COMPREPLY=(); return ;;
                 --residual-queries) COMPREPLY=(); return ;;
                 --query-noise) COMPREPLY=(); return ;;
+                --query-lean) COMPREPLY=(); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--corpus --manifest -m --words --run-dir --out -o --force -f --steps --batch-size --lr --warmup --lr-schedule --seed --text-rate --consistency-loss --no-consistency-loss --residual-output --no-residual-output --projection --postfilter --postfilter-fft --postfilter-power --refiner-channels --refiner-lr-scale --context-units --context-lr-scale --eval-every --checkpoint-every --valid-size --reuse-cond-embeddings --crop-seconds --channels --max-channels --paper-arch --init --text-expansion --max-minutes --device --workers --tiny --label-free --pool --absent --max-sources --gain-db --augment --other-take --swap-pairs --procedural --procedural-backgrounds --similar-backgrounds --similar-any-group --similar-pool --pool-other-take --residual-queries --query-noise --bf16 --quiet -q" -- "$cur"))
+                COMPREPLY=($(compgen -W "--corpus --manifest -m --words --run-dir --out -o --force -f --steps --batch-size --lr --warmup --lr-schedule --seed --text-rate --consistency-loss --no-consistency-loss --residual-output --no-residual-output --projection --postfilter --postfilter-fft --postfilter-power --refiner-channels --refiner-lr-scale --context-units --context-lr-scale --eval-every --checkpoint-every --valid-size --reuse-cond-embeddings --crop-seconds --channels --max-channels --paper-arch --init --text-expansion --max-minutes --device --workers --tiny --label-free --pool --absent --max-sources --gain-db --augment --other-take --swap-pairs --procedural --procedural-backgrounds --similar-backgrounds --similar-any-group --similar-pool --pool-other-take --residual-queries --query-noise --query-lean --bf16 --quiet -q" -- "$cur"))
             fi
             ;;
         "train-words")

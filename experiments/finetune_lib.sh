@@ -1,4 +1,4 @@
-# Shared by experiments/bf16_convergence.sh, combined_recipe.sh, context_units.sh, procedural.sh,
+# Shared by experiments/bf16_convergence.sh, combined_recipe.sh, context_units.sh, procedural.sh, query_lean.sh,
 # query_noise.sh, similar_backgrounds.sh and similar_pool.sh
 # (source it after `cd` to the repository root): one 2-process x 1-thread train-filter run with the shipped architecture, exported at
 # its last step, and its scoring on Kitchen20 (out-of-domain) and the corpus test split (in-domain).

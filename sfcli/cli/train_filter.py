@@ -81,6 +81,7 @@ def train_filter_cmd(
     pool_other_take: opt.PoolOtherTake = 0.0,
     residual_queries: opt.ResidualQueries = 0.0,
     query_noise: opt.QueryNoise = 0.0,
+    query_lean: opt.QueryLean = 0.0,
     bf16: opt.Bf16 = False,
     quiet: opt.Quiet = False,
 ) -> None:
@@ -131,6 +132,8 @@ def _check(args: SimpleNamespace) -> None:
         raise SfcliError("--lr-schedule must be constant or cosine")
     if args.similar_any_group and not args.similar_backgrounds:
         raise SfcliError("--similar-any-group only changes --similar-backgrounds, which is 0")
+    if args.query_lean and not args.swap_pairs:
+        raise SfcliError("--query-lean only changes swapped pairs, and --swap-pairs is 0")
     for name in ("similar_pool", "pool_other_take"):
         if getattr(args, name) and not args.label_free:
             flag = "--" + name.replace("_", "-")
@@ -248,7 +251,7 @@ def _options(args: SimpleNamespace, cfg: Any) -> Any:
     same = ("steps", "batch_size", "lr", "warmup", "seed", "text_rate", "consistency_loss", "residual_output")
     same += ("projection", "postfilter", "refiner_lr_scale", "eval_every", "checkpoint_every", "valid_size")
     same += ("text_expansion", "device", "workers", "init", "lr_schedule")
-    same += ("residual_queries", "query_noise", "bf16", "context_lr_scale")
+    same += ("residual_queries", "query_noise", "query_lean", "bf16", "context_lr_scale")
     return TrainFilterOptions(
         run_dir=run,
         out=args.out or run / "model",

@@ -262,6 +262,17 @@ QueryNoise = Annotated[
         "renormalise), so the network also separates from queries near the clean one; 0 = off.",
     ),
 ]
+QueryLean = Annotated[
+    float,
+    typer.Option(
+        "--query-lean",
+        min=0.0,
+        max=0.99,
+        help="With --swap-pairs: move each query of a swapped pair towards the pair's other query by U(0, L) "
+        "of it (then renormalise), as a query of a real recording also points a little at the sound beside "
+        "it; 0 = off.",
+    ),
+]
 Bf16 = Annotated[
     bool,
     typer.Option(

@@ -17,8 +17,8 @@ Recipe (paper §3.3.1):
   config with ``refiner_channels > 0`` adds a learned mask refiner to that post-filter, trained at
   ``refiner_lr_scale`` times the learning rate;
 * ``residual_queries``: a share of examples becomes ``--two-pass``'s second pass
-  (:mod:`sfcli.train.residual_queries`); ``query_noise``: noise on the training queries
-  (:mod:`sfcli.train.query_noise`);
+  (:mod:`sfcli.train.residual_queries`); ``query_noise``: noise on the training queries, ``query_lean``:
+  each query of a swapped pair moved towards the other (:mod:`sfcli.train.query_noise`);
 * checkpoint selection with SoundWords in place of VGGish: every ``eval_every`` steps the model separates
   a fixed validation mixture set; the checkpoint whose target outputs are closest to the true targets in
   SoundWords audio-embedding (cosine) distance is kept, and validation SI-SDRi is logged beside it
@@ -80,7 +80,7 @@ from sfcli.train.loop import (
     step_indices,
     wrap_ddp,
 )
-from sfcli.train.query_noise import noisy_queries
+from sfcli.train.query_noise import leaning_queries, noisy_queries
 from sfcli.train.residual_queries import residual_queries, residual_rows
 
 
@@ -110,6 +110,7 @@ class TrainFilterOptions:
     context_lr_scale: float = 1.0
     residual_queries: float = 0.0  # share of examples turned into second-pass examples (residual_queries.py)
     query_noise: float = 0.0  # largest per-dimension std of the noise added to training queries (query_noise.py)
+    query_lean: float = 0.0  # largest share of a swapped pair's other query added to each of its queries
     bf16: bool = False  # forward pass under bfloat16 autocast; weights, loss and optimizer stay fp32
     eval_every: int = 250
     checkpoint_every: int = 50
@@ -148,6 +149,8 @@ class TrainFilterOptions:
             raise SfcliError("--postfilter needs a post-filter size (--postfilter-fft > 0)")
         if not 0.0 <= self.query_noise <= 1.0:
             raise SfcliError(f"--query-noise must be in [0, 1], not {self.query_noise}")
+        if not 0.0 <= self.query_lean < 1.0:
+            raise SfcliError(f"--query-lean must be in [0, 1), not {self.query_lean}")
 
 
 @dataclass
@@ -290,7 +293,8 @@ def _step(run: _Run, batch: Batch) -> None:
         rows = residual_rows(opts.seed, s.step, batch, opts.residual_queries)
         batch = residual_queries(run.model, run.words, batch, rows, opts.sample_rate, opts.postfilter)
     mix = batch.mixture.to(run.device)
-    cond = noisy_queries(batch.cond, opts.query_noise, opts.seed, s.step, run.info.rank).to(run.device)
+    cond = leaning_queries(batch.cond, batch.mixture, opts.query_lean, opts.seed, s.step, run.info.rank)
+    cond = noisy_queries(cond, opts.query_noise, opts.seed, s.step, run.info.rank).to(run.device)
     with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=opts.bf16):
         tgt_est, res_est = run.ddp(mix, cond, postfilter=opts.postfilter)
     parts = separation_loss(

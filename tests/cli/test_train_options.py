@@ -141,6 +141,8 @@ def test_train_words_bad_numbers_are_one_line(cli, tmp_path: Path, extra: tuple[
         (("--pool-other-take", "0.5"), "--pool-other-take only changes label-free examples"),
         (("--residual-queries", "1.5"), "--residual-queries"),
         (("--query-noise", "-0.1"), "--query-noise"),
+        (("--query-lean", "1"), "--query-lean"),
+        (("--query-lean", "0.5"), "--query-lean only changes swapped pairs"),
         (("--max-sources", "5"), "--max-sources"),
         (("--warmup", "-1"), "--warmup"),
     ],
