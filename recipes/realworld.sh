@@ -25,7 +25,10 @@
 #   r13 row 9's options + 30 % of examples queried as --two-pass's second pass (--residual-queries 0.3)
 # And one more from row 9 at STEPS (rows 14-18 of docs/results.md are experiments/ scripts):
 #   r19 row 9's options + half the described examples over a background of a similar category
-#       (--similar-backgrounds 0.5; the thirteenth SoundFilter, shipped since 2026-12-07)
+#       (--similar-backgrounds 0.5; the thirteenth SoundFilter, shipped 2026-12-07 to 12-08)
+# And one more from row 19 at STEPS (rows 20-29 of docs/results.md are experiments/ scripts):
+#   r30 row 19's options + each query of a swapped pair leaning towards the pair's other query by up to
+#       0.6 of it (--query-lean 0.6; the fourteenth SoundFilter, shipped since 2026-12-08)
 # Each row and the shipped model (r0) are scored on Kitchen20 (paper protocol, seeds 0 1 2, N
 # mixtures each: out-of-domain, never trained on) and the corpus test split (in-domain), and
 # scripts/ablation_table.py writes DIR/ablation.md.
@@ -34,12 +37,14 @@
 #   STEPS=600 N=100 bash recipes/realworld.sh       # the defaults (about 1 h 30 min on 2 idle cores)
 #   BASE=DIR bash recipes/realworld.sh              # start from (and score as r0) another SoundFilter
 #                                                   # folder instead of models/soundfilter
-# models/soundfilter is row 19's result since 2026-12-07 (row 9's from 2026-12-05, row 3's before);
+# models/soundfilter is row 30's result since 2026-12-08 (row 19's from 2026-12-07, row 9's from
+# 2026-12-05, row 3's before);
 # the published table started from the tenth
 # version: mkdir /tmp/tenth && for f in config.json model.safetensors; do
 #   git show 4aca7e7:models/soundfilter/$f > /tmp/tenth/$f; done; BASE=/tmp/tenth bash recipes/realworld.sh
 #
-# Stages: corpus, pool, r1 ... r13 and r19 (runs DIR/runs/rw-rN, exports DIR/models/rw-rN), e0 ... e13 and e19
+# Stages: corpus, pool, r1 ... r13, r19 and r30 (runs DIR/runs/rw-rN, exports DIR/models/rw-rN), e0 ... e13,
+# e19 and e30
 # (DIR/evals/rN-{k20,test}.json), table. Options: recipes/lib.sh.
 source "$(dirname "$0")/lib.sh"
 recipe_args "${RECIPE_NAME:-realworld}" "$@"
@@ -80,13 +85,16 @@ ROW_OPTS=(
     "--label-free 0.3 --augment 1.0 --other-take 0.5 --swap-pairs 1.0 --residual-queries 0.3"
 )
 ROW_OPTS[18]="--label-free 0.3 --augment 1.0 --other-take 0.5 --swap-pairs 1.0 --similar-backgrounds 0.5"
+ROW_OPTS[29]="--label-free 0.3 --augment 1.0 --other-take 0.5 --swap-pairs 1.0 --similar-backgrounds 0.5 --query-lean 0.6"
 
-train_row() {  # train_row K: row rK, warm-started from BASE (rows 5-9, 11, 12: from row 3, rows 10, 13, 19: from row 9)
+train_row() {  # train_row K: row rK, warm-started from BASE (rows 5-9, 11, 12: from row 3, rows 10, 13, 19: from
+    # row 9, row 30: from row 19)
     local k=$1 run="$RUNS/rw-r$1" init="$BASE" steps="$STEPS"
     if [ "$k" -ge 5 ]; then init="$MODELS/rw-r3"; fi
     if [ "$k" -ge 5 ] && [ "$k" -le 6 ]; then steps=$((3 * STEPS)); fi
     if [ "$k" -eq 10 ]; then init="$MODELS/rw-r9" steps=$((2 * STEPS)); fi
     if [ "$k" -eq 13 ] || [ "$k" -eq 19 ]; then init="$MODELS/rw-r9"; fi
+    if [ "$k" -eq 30 ]; then init="$MODELS/rw-r19"; fi
     fresh "$run"
     # shellcheck disable=SC2046,SC2086
     ddp "$PY" -m sfcli train-filter --corpus "$CORPUS" --pool "$POOL" --run-dir "$run" -q \
@@ -108,7 +116,7 @@ eval_row() {  # eval_row K: Kitchen20 (out-of-domain) and the corpus test split 
 stage corpus "corpus (docs/data.md)" build_corpus
 stage pool "label-free pool (docs/data.md)" build_pool
 stage e0 "score the shipped SoundFilter" eval_row 0
-for k in 1 2 3 4 5 6 7 8 9 10 11 12 13 19; do
+for k in 1 2 3 4 5 6 7 8 9 10 11 12 13 19 30; do
     stage "r$k" "train row $k: ${ROW_OPTS[$((k - 1))]:-corpus only}" train_row "$k"
     stage "e$k" "score row $k" eval_row "$k"
 done

@@ -115,7 +115,8 @@ def test_every_row_passes_only_options_train_filter_has() -> None:
     rows = re.findall(r'^    "([^"]*)"$', block, flags=re.M)
     assert len(rows) == 13 and rows[0] == ""
     later = re.findall(r'^ROW_OPTS\[(\d+)\]="([^"]*)"$', script, flags=re.M)
-    assert [int(i) for i, _ in later] == [18] and "--similar-backgrounds 0.5" in later[0][1]  # row r19
+    assert [int(i) for i, _ in later] == [18, 29] and "--similar-backgrounds 0.5" in later[0][1]  # row r19
+    assert later[1][1] == later[0][1] + " --query-lean 0.6"  # row r30, the shipped model
     rows += [opts for _, opts in later]
     params = get_command(app).commands["train-filter"].params  # type: ignore[attr-defined]
     known = {opt for p in params for opt in [*p.opts, *p.secondary_opts]}
