@@ -27,12 +27,17 @@ import torch
 import torch.nn.functional as F
 
 
+def _generator(seed: int, stream: int, step: int, rank: int) -> torch.Generator:
+    """The torch generator of one perturbation ``stream`` at (seed, step, rank): resumed runs redraw the same."""
+    return torch.Generator().manual_seed(int(np.random.SeedSequence((seed, stream, step, rank)).generate_state(1)[0]))
+
+
 def noisy_queries(cond: torch.Tensor, scale: float, seed: int, step: int, rank: int = 0) -> torch.Tensor:
     """``cond`` ``(batch, dim)`` with per-example Gaussian noise of standard deviation ``U(0, scale)``
     per dimension added, rows renormalised; ``cond`` itself when ``scale`` is 0."""
     if scale <= 0:
         return cond
-    g = torch.Generator().manual_seed(int(np.random.SeedSequence((seed, 13, step, rank)).generate_state(1)[0]))
+    g = _generator(seed, 13, step, rank)
     sigma = torch.rand(cond.shape[0], 1, generator=g) * scale
     noise = torch.randn(cond.shape, generator=g) * sigma
     return F.normalize(cond.float() + noise, dim=-1).to(cond.dtype)
@@ -51,7 +56,7 @@ def leaning_queries(
     paired = torch.tensor([bool(torch.equal(flat[i], flat[i + 1])) for i in range(0, n, 2)], dtype=torch.bool)
     if not bool(paired.any()):
         return cond
-    g = torch.Generator().manual_seed(int(np.random.SeedSequence((seed, 17, step, rank)).generate_state(1)[0]))
+    g = _generator(seed, 17, step, rank)
     lam = torch.rand(n, 1, generator=g) * scale
     q = cond[:n].float()
     other = q.view(-1, 2, q.shape[1]).flip(1).reshape(n, -1)
